@@ -1,0 +1,3 @@
+from crowdstream.cli import main
+
+raise SystemExit(main())

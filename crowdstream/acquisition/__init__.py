@@ -1,0 +1,1 @@
+"""Acquisition: read logs from datasources and ship them to the raw topic."""

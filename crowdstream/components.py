@@ -1,0 +1,118 @@
+"""How each crowdstream process is built from the config: the one place that maps
+config.yaml onto the settings of ``pipeline``, ``lapi`` and the shipper."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+
+from crowdstream.acquisition.shipper import Shipper
+from crowdstream.acquisition.spec import load_acquisition
+from crowdstream.config import Config, ConfigError, split_host_port
+from crowdstream.kafka_client import client_options
+from topics.admin import ensure_topics
+from topics.names import TopicNames
+from topics.specs import topic_specs
+
+log = logging.getLogger("crowdstream")
+
+
+def topic_names(config: Config) -> TopicNames:
+    return TopicNames(config.kafka.topic_prefix)
+
+
+async def create_topics(config: Config) -> None:
+    """Create the pipeline's topics if missing (every process may do it: it is idempotent)."""
+    specs = topic_specs(topic_names(config), config.kafka.partitions, config.kafka.replication_factor)
+    created = await ensure_topics(config.kafka.servers, specs, client_options(config.kafka.client))
+    if created:
+        log.info("created topics %s", ", ".join(created))
+
+
+def load_content(config: Config):  # -> engine.content.Content (imported lazily: heavy)
+    from engine.content import Content
+
+    config_dir = config.config_paths.config_dir
+    scenarios = sorted((config_dir / "scenarios").glob("*.yaml"))
+    for path in (config_dir / "parsers", config.config_paths.patterns):
+        if not path.is_dir():
+            raise ConfigError(f"{config.source}: config_paths: {path} is not a directory")
+    return Content.load([config_dir / "parsers"], scenarios, config.config_paths.patterns)
+
+
+def run_worker(config: Config, worker_id: int = 0) -> None:
+    """Blocks running one pipeline worker."""
+    from pipeline.app import build_app
+    from pipeline.settings import PipelineSettings
+    from pipeline.worker import run_worker as run_faust_worker
+
+    content = load_content(config)
+    asyncio.run(create_topics(config))
+    data_dir = config.pipeline_data_dir / f"worker-{worker_id}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = PipelineSettings(
+        bootstrap_servers=config.kafka.servers,
+        topics=topic_names(config),
+        partitions=config.kafka.partitions,
+        replication_factor=config.kafka.replication_factor,
+        store=config.pipeline.store,
+        data_dir=data_dir,
+        linger_ms=config.pipeline.linger_ms,
+        web_port=None,
+        client_options=client_options(config.kafka.client),
+    )
+    run_faust_worker(build_app(settings, content), loglevel=config.common.log_level)
+
+
+def lapi_settings(config: Config):  # -> lapi.settings.LapiSettings
+    from lapi.settings import LapiSettings
+
+    host, port = split_host_port(config.api.server.listen_uri)
+    profiles = config.api.server.profiles_path or config.config_paths.config_dir / "profiles.yaml"
+    if not profiles.exists():
+        raise ConfigError(f"{config.source}: api.server.profiles_path: {profiles} does not exist")
+    if config.db_config.type == "sqlite":
+        Path(config.db_config.db_path).parent.mkdir(parents=True, exist_ok=True)
+    return LapiSettings(
+        db_url=config.db_config.url,
+        listen_host=host,
+        listen_port=port,
+        profiles_path=profiles,
+        alerts_topic=topic_names(config).alerts,
+        kafka_bootstrap=config.kafka.servers,
+        kafka_client_options=client_options(config.kafka.client),
+    )
+
+
+def run_lapi(config: Config) -> None:
+    from lapi.server import serve
+
+    settings = lapi_settings(config)
+    asyncio.run(_lapi(config, settings, serve))
+
+
+async def _lapi(config: Config, settings, serve) -> None:
+    await create_topics(config)
+    await serve(settings)
+
+
+def run_ship(config: Config) -> None:
+    service = config.crowdsec_service
+    specs = load_acquisition(service.acquisition_path, service.acquisition_dir)
+    if not specs:
+        raise ConfigError(f"{config.source}: crowdsec_service.acquisition_path: no datasource configured")
+    asyncio.run(_ship(config, specs))
+
+
+async def _ship(config: Config, specs) -> None:
+    await create_topics(config)
+    producer = AIOKafkaProducer(bootstrap_servers=config.kafka.servers, linger_ms=5,
+                                **client_options(config.kafka.client))
+    await producer.start()
+    log.info("shipper ready: %d datasource(s) to topic %s", len(specs), topic_names(config).raw)
+    try:
+        await Shipper(producer, topic_names(config).raw).run(specs)
+    finally:
+        await producer.stop()

@@ -1,0 +1,13 @@
+"""Pipeline metrics, with CrowdSec's names where one exists."""
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+LINES_READ = Counter("cs_parser_hits_total", "Lines read by the parse stage", ["source", "type"])
+LINES_PARSED = Counter("cs_parser_hits_ok_total", "Lines parsed", ["source", "type"])
+LINES_UNPARSED = Counter("cs_parser_hits_ko_total", "Lines no parser accepted", ["source", "type"])
+BAD_RECORDS = Counter(
+    "crowdstream_bad_records_total", "Kafka messages that did not match their schema", ["topic"]
+)
+POURS = Counter("cs_bucket_poured_total", "Events poured into buckets", ["name"])
+OVERFLOWS = Counter("cs_bucket_overflowed_total", "Bucket overflows", ["name"])

@@ -1,0 +1,112 @@
+"""Config loading: CrowdSec keys, ${ENV} expansion, .local override, one-line errors, exit 2."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crowdstream.config import ConfigError, load_config
+
+MINIMAL = """
+config_paths:
+  config_dir: {dir}
+  data_dir: {dir}/data
+db_config:
+  type: sqlite
+  db_path: {dir}/data/cs.db
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crowdstream", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_shipped_defaults_load() -> None:
+    config = load_config()
+    assert config.db_config.type == "sqlite"
+    assert config.api.server.listen_uri == "127.0.0.1:8080"
+    assert config.prometheus.listen_port == 6060
+    assert config.kafka.embedded is True
+    assert config.kafka.servers == "127.0.0.1:19092"
+    assert (config.config_paths.config_dir / "profiles.yaml").exists()
+
+
+def test_env_expansion_and_local_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CS_TEST_PORT", "9191")
+    path = write(tmp_path / "config.yaml", MINIMAL.format(dir=tmp_path) +
+                 "api:\n  server:\n    listen_uri: 127.0.0.1:${CS_TEST_PORT}\n"
+                 "kafka:\n  partitions: 4\n  topic_prefix: a\n")
+    write(tmp_path / "config.yaml.local", "kafka:\n  partitions: 12\n")
+    config = load_config(path)
+    assert config.api.server.listen_uri == "127.0.0.1:9191"
+    assert config.kafka.partitions == 12
+    assert config.kafka.topic_prefix == "a"  # merged, not replaced
+
+
+def test_database_urls(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", MINIMAL.format(dir=tmp_path).replace(
+        "  type: sqlite\n  db_path: {}/data/cs.db\n".format(tmp_path),
+        "  type: postgresql\n  host: db\n  user: cs\n  password: 'p@ss'\n  db_name: crowdsec\n"))
+    assert load_config(path).db_config.url == "postgresql+psycopg://cs:p%40ss@db:5432/crowdsec"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("db_config: [unclosed\n", "invalid YAML (line 2, column 1)"),
+        (MINIMAL.replace("type: sqlite", "type: oracle"),
+         "db_config.type: 'oracle' is not one of 'sqlite', 'postgresql', 'postgres', 'pgx' or 'mysql'"),
+        (MINIMAL + "kafka:\n  partitons: 3\n", "kafka.partitons: unknown key"),
+        (MINIMAL + "api:\n  server:\n    listen_uri: nowhere\n",
+         "api.server.listen_uri: expected host:port, got 'nowhere'"),
+        (MINIMAL.replace("  db_path: {dir}/data/cs.db\n", ""),
+         "db_config: db_path is required when type is sqlite"),
+    ],
+)
+def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path / "config.yaml", text.format(dir=tmp_path))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: {message}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("common:\n  log_level: loud\n", "common.log_level: 'loud' is not one of"),
+        (MINIMAL.replace("type: sqlite", "type: db2"), "db_config.type: 'db2' is not one of"),
+        ("config_paths: [\n", "invalid YAML"),
+    ],
+)
+def test_cli_config_error_is_one_line_and_exit_2(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path / "config.yaml", text.format(dir=tmp_path))
+    result = run_cli("-c", str(path), "config", "show")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"crowdstream: config error: {path}: ")
+    assert expected in lines[0]
+
+
+def test_cli_missing_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = run_cli("-c", str(missing), "run")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"crowdstream: config error: {missing}: cannot read: No such file or directory"
+
+
+def test_config_show_prints_effective_config(tmp_path: Path) -> None:
+    path = write(tmp_path / "config.yaml", MINIMAL.format(dir=tmp_path) + "kafka:\n  partitions: 3\n")
+    result = run_cli("-c", str(path), "config", "show")
+    assert result.returncode == 0, result.stderr
+    assert "partitions: 3\n" in result.stdout
+    assert f"db_path: {tmp_path}/data/cs.db\n" in result.stdout
