@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
 
-from engine.content import Content
 from pipeline import metrics
 from pipeline.settings import PipelineSettings
 from topics.keys import partition_for
 from topics.records import AlertBatch, Pour, PourBatch, RawBatch, RecordError
+
+if TYPE_CHECKING:
+    from engine.content import Content
 
 log = logging.getLogger("crowdstream.pipeline")
 
