@@ -8,9 +8,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crowdstream.config import Config, ConfigError, dump_config, load_config
 from crowdstream.logs import setup_logging
+
+if TYPE_CHECKING:
+    from lapi.db.session import Database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,13 +98,25 @@ def _dispatch(args: argparse.Namespace, config: Config, path: Path | None) -> in
 
 
 def _bouncers(args: argparse.Namespace, config: Config) -> int:
-    from lapi import bouncers
     from lapi.db.session import open_database
+    from lapi.errors import BouncerError
 
     output = args.output or config.cscli.output
     if config.db_config.type == "sqlite":
         Path(config.db_config.db_path).parent.mkdir(parents=True, exist_ok=True)
     database = open_database(config.db_config.url)
+    try:
+        return _bouncer_action(args, output, database)
+    except BouncerError as exc:
+        print(f"crowdstream: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+
+
+def _bouncer_action(args: argparse.Namespace, output: str, database: Database) -> int:
+    from lapi import bouncers
+
     with database.session() as session:
         if args.action == "add":
             key = bouncers.add_bouncer(session, args.name, args.key)

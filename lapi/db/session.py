@@ -1,0 +1,127 @@
+"""Engine and sessions from a database URL.
+
+SQLite gets WAL (readers never block the writer), a busy timeout (writers queue instead of
+failing with "database is locked"), foreign keys, and explicit transaction control:
+pysqlite's own implicit BEGIN is disabled so SAVEPOINTs work, reading sessions start a
+deferred ``BEGIN`` (one consistent snapshot) and writing sessions ``BEGIN IMMEDIATE`` (they
+take the write lock up front, so they never fail on a stale snapshot when they upgrade).
+Everything else is plain SQLAlchemy and stays portable to PostgreSQL and MySQL/MariaDB.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from lapi.db.changes import CHANGES
+from lapi.db.models import Base, Sequence
+
+log = logging.getLogger("crowdstream.lapi.db")
+
+_TX_OPTION = "crowdstream_tx"
+
+
+class Database:
+    """An engine plus its session factories. Sessions are used from worker threads (the
+    HTTP handlers and the consumer), one session per thread at a time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write = sessionmaker(bind=engine.execution_options(**{_TX_OPTION: "write"}),
+                                   expire_on_commit=False)
+        self._read = sessionmaker(bind=engine.execution_options(**{_TX_OPTION: "read"}),
+                                  expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A writing session: committed when the block ends normally, else rolled back."""
+        with self._write() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A reading session (one snapshot on SQLite). Closed at the end (its transaction is
+        rolled back by the pool); objects loaded stay readable, detached."""
+        with self._read() as session:
+            yield session
+
+    def create_schema(self) -> None:
+        """Create missing tables and seed the counters (idempotent, safe when several
+        processes start at once). Alembic migrations replace this later."""
+        for attempt in range(5):
+            try:
+                Base.metadata.create_all(self.engine)
+                break
+            except (OperationalError, ProgrammingError) as exc:
+                # another process created a table between our check and our CREATE
+                if "already exists" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        with self.session() as session:
+            exists = session.execute(select(Sequence.name).where(Sequence.name == CHANGES)).first()
+            if exists is None:
+                try:
+                    with session.begin_nested():
+                        session.execute(insert(Sequence).values(name=CHANGES, value=0))
+                except IntegrityError:
+                    pass  # seeded concurrently
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_db_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> Engine:
+    """An engine for ``url`` with the per-dialect set-up described in the module docstring."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _setup_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see "begin")
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_TX_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "write" else "BEGIN")
+
+
+def open_database(url: str, *, create: bool = True, busy_timeout_ms: int = 10_000) -> Database:
+    """Open (and by default create/upgrade the schema of) the database at ``url``."""
+    database = Database(create_db_engine(url, busy_timeout_ms=busy_timeout_ms))
+    if create:
+        database.create_schema()
+    return database
