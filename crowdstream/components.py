@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
 
 from crowdstream.acquisition.shipper import Shipper
-from crowdstream.acquisition.spec import load_acquisition
+from crowdstream.acquisition.spec import FileSourceSpec, load_acquisition
 from crowdstream.config import Config, ConfigError, split_host_port
 from crowdstream.kafka_client import client_options
 from topics.admin import ensure_topics
 from topics.names import TopicNames
 from topics.specs import topic_specs
+
+if TYPE_CHECKING:
+    from engine.content import Content
+    from lapi.settings import LapiSettings
 
 log = logging.getLogger("crowdstream")
 
@@ -31,15 +36,21 @@ async def create_topics(config: Config) -> None:
         log.info("created topics %s", ", ".join(created))
 
 
-def load_content(config: Config):  # -> engine.content.Content (imported lazily: heavy)
+def load_content(config: Config) -> Content:
+    """The parsers, scenarios and patterns under ``config_paths`` (CrowdSec's layout)."""
     from engine.content import Content
+    from engine.spec import ContentError
 
     config_dir = config.config_paths.config_dir
-    scenarios = sorted((config_dir / "scenarios").glob("*.yaml"))
-    for path in (config_dir / "parsers", config.config_paths.patterns):
+    for key, path in (("config_dir", config_dir / "parsers"), ("config_dir", config_dir / "scenarios"),
+                      ("pattern_dir", config.config_paths.patterns)):
         if not path.is_dir():
-            raise ConfigError(f"{config.source}: config_paths: {path} is not a directory")
-    return Content.load([config_dir / "parsers"], scenarios, config.config_paths.patterns)
+            raise ConfigError(f"{config.source}: config_paths.{key}: {path} is not a directory")
+    try:
+        return Content.load([config_dir / "parsers"], [config_dir / "scenarios"],
+                            config.config_paths.patterns)
+    except ContentError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def run_worker(config: Config, worker_id: int = 0) -> None:
@@ -66,7 +77,7 @@ def run_worker(config: Config, worker_id: int = 0) -> None:
     run_faust_worker(build_app(settings, content), loglevel=config.common.log_level)
 
 
-def lapi_settings(config: Config):  # -> lapi.settings.LapiSettings
+def lapi_settings(config: Config) -> LapiSettings:
     from lapi.settings import LapiSettings
 
     host, port = split_host_port(config.api.server.listen_uri)
@@ -90,12 +101,12 @@ def run_lapi(config: Config) -> None:
     from lapi.server import serve
 
     settings = lapi_settings(config)
-    asyncio.run(_lapi(config, settings, serve))
 
+    async def main() -> None:
+        await create_topics(config)
+        await serve(settings)
 
-async def _lapi(config: Config, settings, serve) -> None:
-    await create_topics(config)
-    await serve(settings)
+    asyncio.run(main())
 
 
 def run_ship(config: Config) -> None:
@@ -106,7 +117,7 @@ def run_ship(config: Config) -> None:
     asyncio.run(_ship(config, specs))
 
 
-async def _ship(config: Config, specs) -> None:
+async def _ship(config: Config, specs: list[FileSourceSpec]) -> None:
     await create_topics(config)
     producer = AIOKafkaProducer(bootstrap_servers=config.kafka.servers, linger_ms=5,
                                 **client_options(config.kafka.client))

@@ -1,0 +1,147 @@
+"""The facade the pipeline uses: parse lines, route events to scenarios, pour into buckets.
+
+Stage A (stateless): ``parse`` → ``route`` → for each (key, scenarios): ``pour_event`` and
+``event_time`` make the ``topics.records.Pour``. Stage B (stateful, keyed by bucket key):
+``pour(key, scenarios, ts, event, states)`` updates the states in place and returns alerts.
+
+The pour event (``Pour.event``) is a compact JSON-able projection of the event::
+
+    {"time": "2026-11-22T06:10:08Z",           # MarshaledTime, else evt.Time (RFC 3339)
+     "meta": {"source_ip": "…", …},             # evt.Meta
+     "enriched": {"IsoCode": "FR", …},          # only the source fields alerts use, if any
+     "distinct": {"<scenario id>": "<value>"},  # per-event values of scenario expressions,
+     "scope": {"<scenario id>": "<value>"}}     # only for scenarios that have them
+
+Scenario names in routes and states are scenario ids: the name, unless a name repeats.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine import bucket
+from engine.alert import make_alerts
+from engine.event import Event
+from engine.gotime import TimeParseError, parse_rfc3339
+from engine.parser import ParserChain, load_parsers
+from engine.scenario import Scenario, load_scenarios
+
+log = logging.getLogger("crowdstream.engine")
+
+SOURCE_ENRICHMENTS = ("ASNumber", "ASNNumber", "IsoCode", "ASNOrg", "Latitude", "Longitude")
+
+
+class Content:
+    """Loaded parsers and scenarios."""
+
+    def __init__(self, parsers: ParserChain, scenarios: Sequence[Scenario]) -> None:
+        self.parsers = parsers
+        self._scenarios = tuple(scenarios)
+        # by name; a repeated name gets an id "name#2"… (see engine.scenario.load_scenarios)
+        self.scenarios: Mapping[str, Scenario] = {s.id: s for s in self._scenarios}
+        if len(self.scenarios) != len(self._scenarios):
+            raise ValueError("scenario ids must be unique")
+        self._per_event = tuple(s for s in self._scenarios
+                                if s.distinct is not None or s.scope.expression is not None)
+
+    @classmethod
+    def load(cls, parser_dirs: Sequence[Path], scenario_paths: Sequence[Path],
+             patterns_dir: Path) -> Content:
+        """Load parser stage files/directories, scenario files/directories and grok patterns;
+        raises :class:`engine.spec.ContentError` naming the file and key of any problem."""
+        return cls(load_parsers(parser_dirs, patterns_dir), load_scenarios(scenario_paths))
+
+    def parse(self, line: str, *, source: str, module: str, labels: Mapping[str, str],
+              ingest_ts: float) -> Event | None:
+        """Parse one log line; None when the parsers drop it (or it is whitelisted)."""
+        evt = Event.from_line(line, source=source, module=module, labels=labels, ingest_ts=ingest_ts)
+        parsed = self.parsers.parse(evt)
+        if parsed is None or parsed.Whitelisted:
+            return None
+        return parsed
+
+    def route(self, evt: Event) -> list[tuple[str, list[str]]]:
+        """[(bucket key, [scenario names whose filter matched, in load order])], grouped by
+        groupby value; a scenario without groupby has key ``""``. As in CrowdSec, a filter
+        or groupby that fails stops the routing of this event (earlier matches are kept)."""
+        env = {"evt": evt}
+        routes: dict[str, list[str]] = {}
+        matched: list[str] = []
+        for scenario in self._scenarios:
+            try:
+                ok = scenario.filter.fn(env)
+                if ok is not True:
+                    if ok is not False:
+                        log.error("scenario %s: filter returned %s, not a bool", scenario.name, type(ok).__name__)
+                    continue
+                key = scenario.groupby.fn(env) if scenario.groupby is not None else ""
+            except Exception as exc:  # noqa: BLE001 - CrowdSec aborts this event's pours
+                log.warning("scenario %s: %s", scenario.name, exc)
+                break
+            if type(key) is not str:
+                log.error("scenario %s: groupby returned %s, not a string", scenario.name, type(key).__name__)
+                continue
+            routes.setdefault(key, []).append(scenario.id)
+            matched.append(scenario.id)
+        evt._routed = matched
+        return list(routes.items())
+
+    def pour_event(self, evt: Event) -> dict[str, Any]:
+        """The compact JSON-able event of ``topics.records.Pour.event`` (see module doc)."""
+        out: dict[str, Any] = {"time": evt.MarshaledTime or evt.Time.marshal_text(),
+                               "meta": dict(evt.Meta)}
+        enriched = {k: evt.Enriched[k] for k in SOURCE_ENRICHMENTS if k in evt.Enriched}
+        if enriched:
+            out["enriched"] = enriched
+        if self._per_event:
+            routed = evt._routed
+            env = {"evt": evt}
+            for scenario in self._per_event:
+                if routed is not None and scenario.id not in routed:
+                    continue
+                for field, expression in (("distinct", scenario.distinct),
+                                          ("scope", scenario.scope.expression)):
+                    if expression is None:
+                        continue
+                    try:
+                        value = expression.fn(env)
+                    except Exception as exc:  # noqa: BLE001 - CrowdSec pours anyway
+                        log.debug("scenario %s: %s failed: %s", scenario.name, field, exc)
+                        continue
+                    if type(value) is not str:
+                        if field == "distinct":
+                            continue  # CrowdSec: not a string, the event is poured anyway
+                        value = ""
+                    out.setdefault(field, {})[scenario.id] = value
+        return out
+
+    def event_time(self, evt: Event) -> float:
+        """Event time in epoch seconds: ``MarshaledTime`` (set by date parsing), else
+        ``evt.Time`` (the ingest time unless a parser changed it)."""
+        if evt.MarshaledTime:
+            try:
+                return parse_rfc3339(evt.MarshaledTime).timestamp()
+            except TimeParseError:
+                pass
+        return evt.Time.timestamp()
+
+    def pour(self, key: str, scenarios: Sequence[str], ts: float, event: dict[str, Any],
+             states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Pour one event into each named scenario's state in ``states`` (scenario name →
+        state, updated or removed in place); returns the alerts of the overflows."""
+        alerts: list[dict[str, Any]] = []
+        for name in scenarios:
+            scenario = self.scenarios.get(name)
+            if scenario is None:
+                log.warning("pour for unknown scenario %r ignored", name)
+                continue
+            state, overflow = bucket.pour(scenario, states.get(name), ts, event)
+            if state is None:
+                states.pop(name, None)
+            else:
+                states[name] = state
+            if overflow is not None:
+                alerts.extend(make_alerts(scenario, key, overflow))
+        return alerts

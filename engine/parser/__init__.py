@@ -1,0 +1,7 @@
+"""CrowdSec parsers: node files compiled into a :class:`ParserChain` of stages."""
+from __future__ import annotations
+
+from engine.parser.chain import ParserChain, load_parsers, stage_files
+from engine.parser.node import ParserNode, compile_node
+
+__all__ = ["ParserChain", "ParserNode", "compile_node", "load_parsers", "stage_files"]

@@ -1,0 +1,204 @@
+"""Scenarios: the strict YAML spec of CrowdSec's ``BucketSpec`` → a compiled :class:`Scenario`.
+
+Every key CrowdSec knows is recognised; an unknown key is an error naming the file and the
+key, and a key whose feature is not implemented yet says so instead of being ignored.
+``reprocess`` is accepted and recorded (re-pouring overflows is a later issue).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from engine.bucket import BUCKET_TYPES, PLANNED_TYPES, BucketType
+from engine.durations import DurationError, format_duration, parse_duration
+from engine.expr import CompiledExpr, ExprError, compile_expr
+from engine.spec import ContentError, Fields, load_documents
+
+SCENARIO_KEYS = frozenset({
+    "format", "description", "references", "type", "name", "capacity", "leakspeed", "filter",
+    "groupby", "distinct", "debug", "labels", "blackhole", "scope", "reprocess", "cache_size",
+    "version"})
+SCENARIO_UNSUPPORTED = {
+    "data": "scenario data files are not supported yet",
+    "condition": "conditional buckets (condition) are not supported yet",
+    "cancel_on": "cancel_on is not supported yet",
+    "overflow_filter": "overflow_filter is not supported yet",
+    "bayesian_prior": "bayesian buckets are not supported yet",
+    "bayesian_threshold": "bayesian buckets are not supported yet",
+    "bayesian_conditions": "bayesian buckets are not supported yet",
+    "duration": "counter buckets (duration) are not supported yet",
+}
+SCOPE_KEYS = frozenset({"type", "expression"})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which value an alert's source carries: ``Ip`` (``Meta.source_ip``), ``Range``
+    (``Meta.SourceRange`` or the expression), or a custom type with an expression."""
+
+    type: str = "Ip"
+    expression: CompiledExpr | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A compiled scenario. Times are nanoseconds; ``rate`` is tokens per second."""
+
+    name: str
+    description: str
+    type: str
+    kind: BucketType = field(repr=False)
+    filter: CompiledExpr = field(repr=False)
+    groupby: CompiledExpr | None = field(repr=False)
+    distinct: CompiledExpr | None = field(repr=False)
+    capacity: int
+    leakspeed_ns: int
+    blackhole_ns: int
+    cache_size: int
+    labels: Mapping[str, Any]
+    scope: Scope
+    reprocess: bool
+    version: str
+    hash: str
+    path: Path
+    debug: bool = False
+    references: tuple[str, ...] = ()
+    id: str = ""  # unique within loaded content: the name, or "name#2"… for repeated names
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", self.name)
+
+    @property
+    def rate(self) -> float:
+        """Go ``rate.Every(leakspeed)``: tokens per second."""
+        sec, nsec = divmod(self.leakspeed_ns, 1_000_000_000)
+        return 1.0 / (float(sec) + nsec / 1e9)
+
+    @property
+    def leakspeed(self) -> str:
+        """Leakspeed as Go prints it (``"10s"``)."""
+        return format_duration(self.leakspeed_ns)
+
+    @property
+    def remediation(self) -> bool:
+        """CrowdSec: the alert asks for remediation iff ``labels.remediation`` is ``true``."""
+        return self.labels.get("remediation") is True
+
+    @property
+    def queue_size(self) -> int:
+        if 0 < self.cache_size <= self.capacity:
+            return self.cache_size
+        return self.capacity
+
+
+def _expr(spec: Fields, key: str, required: bool = False) -> CompiledExpr | None:
+    source = spec.str(key)
+    if not source:
+        if required:
+            raise spec.error(key, "is required")
+        return None
+    try:
+        return compile_expr(source, names=("evt",))
+    except ExprError as exc:
+        raise spec.error(key, f"invalid expression: {exc}") from None
+
+
+def _duration(spec: Fields, key: str) -> int:
+    text = spec.str(key)
+    if not text:
+        return 0
+    try:
+        return parse_duration(text)
+    except DurationError as exc:
+        raise spec.error(key, str(exc)) from None
+
+
+def compile_scenario(spec: Fields, file_hash: str) -> Scenario:
+    """Validate and compile one scenario document."""
+    spec.check(SCENARIO_KEYS, SCENARIO_UNSUPPORTED)
+    name = spec.str("name")
+    if not name:
+        raise spec.error("name", "is required")
+    if not spec.str("description"):
+        raise spec.error("description", "is required")
+    type_name = spec.str("type")
+    kind = BUCKET_TYPES.get(type_name)
+    if kind is None:
+        if type_name in PLANNED_TYPES:
+            raise spec.error("type", f"bucket type {type_name!r} is not supported yet")
+        raise spec.error("type", f"unknown bucket type {type_name!r}")
+    scope_spec = spec.map("scope")
+    scope = Scope()
+    if scope_spec is not None:
+        scope_spec.check(SCOPE_KEYS)
+        scope_type = scope_spec.str("type") or "Ip"
+        expression = _expr(scope_spec, "expression")
+        if scope_type == "Ip" and expression is not None:
+            raise scope_spec.error("expression", "is not allowed for the Ip scope")
+        if scope_type not in ("Ip", "Range") and expression is None:
+            raise scope_spec.error("expression", f"is required for the {scope_type} scope")
+        scope = Scope(scope_type, expression)
+    labels = spec.any("labels") or {}
+    if not isinstance(labels, dict):
+        raise spec.error("labels", "expected a mapping")
+    scenario = Scenario(
+        name=name,
+        description=spec.str("description"),
+        type=type_name,
+        kind=kind,
+        filter=_expr(spec, "filter", required=True),  # type: ignore[arg-type]
+        groupby=_expr(spec, "groupby"),
+        distinct=_expr(spec, "distinct"),
+        capacity=spec.int("capacity"),
+        leakspeed_ns=_duration(spec, "leakspeed"),
+        blackhole_ns=_duration(spec, "blackhole"),
+        cache_size=spec.int("cache_size"),
+        labels=labels,
+        scope=scope,
+        reprocess=spec.bool("reprocess"),
+        version=spec.str("version") or "?",
+        hash=file_hash,
+        path=spec.path,
+        debug=spec.bool("debug"),
+        references=tuple(spec.strings("references")),
+    )
+    spec.str("format")
+    problem = kind.validate(scenario)
+    if problem:
+        raise spec.error("", f"{type_name} bucket: {problem}")
+    return scenario
+
+
+def scenario_files(paths: Sequence[Path | str]) -> list[Path]:
+    """Scenario files: the files given, and the YAML files below the directories given."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ContentError(f"{path}: no such scenario file or directory")
+    return files
+
+
+def load_scenarios(paths: Sequence[Path | str]) -> list[Scenario]:
+    """Compile every scenario of ``paths`` in order. Names may repeat (the hub has files
+    with several documents of one name, which CrowdSec runs as separate buckets): each
+    scenario gets a unique ``id``, its name or ``name#2``, ``name#3``… in load order."""
+    scenarios: list[Scenario] = []
+    counts: dict[str, int] = {}
+    for file in scenario_files(paths):
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        for doc in load_documents(file):
+            scenario = compile_scenario(doc, digest)
+            counts[scenario.name] = counts.get(scenario.name, 0) + 1
+            if counts[scenario.name] > 1:
+                scenario = replace(scenario, id=f"{scenario.name}#{counts[scenario.name]}")
+            scenarios.append(scenario)
+    return scenarios
