@@ -26,6 +26,7 @@ _UNITS = {
     "m": MINUTE,
     "h": HOUR,
 }
+DAY = 24 * HOUR
 
 _COMPONENT = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
 
@@ -34,8 +35,9 @@ class DurationError(ValueError):
     """Text that Go's ``time.ParseDuration`` would reject."""
 
 
-def parse_duration(text: str) -> int:
-    """Nanoseconds of a Go duration string such as ``"1h30m"`` or ``"-85.906523ms"``."""
+def parse_duration(text: str, *, days: bool = False) -> int:
+    """Nanoseconds of a Go duration string such as ``"1h30m"`` or ``"-85.906523ms"``.
+    ``days=True`` also accepts CrowdSec's ``d`` unit (decision durations, ``7d``)."""
     if not isinstance(text, str):
         raise DurationError(f"invalid duration {text!r}")
     s = text
@@ -57,7 +59,7 @@ def parse_duration(text: str) -> int:
             raise DurationError(f"invalid duration {text!r}")
         if not unit_name:
             raise DurationError(f"missing unit in duration {text!r}")
-        unit = _UNITS.get(unit_name)
+        unit = DAY if days and unit_name == "d" else _UNITS.get(unit_name)
         if unit is None:
             raise DurationError(f"unknown unit {unit_name!r} in duration {text!r}")
         value = int(whole) if whole else 0

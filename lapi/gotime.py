@@ -3,37 +3,22 @@
 * :func:`parse_time` — the timestamps real clients send: RFC 3339 with 0-9 fractional digits
   (``2026-11-22T03:55:08.19330076Z``), with ``Z`` or an offset, and Go's default layout
   (``2026-11-22 03:26:03 +0000 UTC``). Fractions beyond microseconds are truncated.
-* :func:`parse_duration` — Go's ``time.ParseDuration`` (``4h``, ``1h30m``, ``-1.5s``, ``300ms``)
-  plus CrowdSec's ``d`` (days) suffix.
-* :func:`format_duration` — Go's ``time.Duration.String()`` (``3h59m58.123s``, ``-992.8ms``).
+* :func:`parse_duration` / :func:`format_duration` — Go durations as timedeltas, through
+  :mod:`engine.durations` (plus CrowdSec's ``d`` unit for decisions).
 """
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from fractions import Fraction
+
+from engine.durations import DurationError
+from engine.durations import format_duration as format_duration_ns
+from engine.durations import parse_duration as parse_go_duration
 
 _TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
     r"\s*(?:(Z|z)|([+-])(\d{2}):?(\d{2}))?(?:\s+[A-Za-z]{1,6})?"
 )
-
-_UNIT_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "\u00b5s": 1_000,  # µ (micro sign)
-    "\u03bcs": 1_000,  # μ (greek mu)
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60 * 1_000_000_000,
-    "h": 3600 * 1_000_000_000,
-    "d": 86400 * 1_000_000_000,
-}
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h|d)")
-
-#: Go's time.Duration is an int64 of nanoseconds
-_MAX_NS = 2**63 - 1
-
 
 class TimeFormatError(ValueError):
     """A time or duration that cannot be read; the message says which and why."""
@@ -71,31 +56,13 @@ def parse_time(value: object) -> datetime:
 
 
 def parse_duration_ns(value: object) -> int:
-    """Nanoseconds of a Go duration string."""
+    """Nanoseconds of a Go duration string (CrowdSec's ``d`` unit allowed)."""
     if not isinstance(value, str):
         raise TimeFormatError(f"invalid duration {value!r}: expected a string")
-    text = value.strip()
-    sign = 1
-    if text[:1] in ("-", "+"):
-        sign = -1 if text[0] == "-" else 1
-        text = text[1:]
-    if text == "0":
-        return 0
-    if not text:
-        raise TimeFormatError(f"invalid duration {value!r}")
-    total = Fraction(0)
-    pos = 0
-    for m in _DURATION_PART.finditer(text):
-        if m.start() != pos:
-            break
-        total += Fraction(m.group(1)) * _UNIT_NS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise TimeFormatError(f"invalid duration {value!r}")
-    ns = int(total)  # truncates toward zero, like Go
-    if ns > _MAX_NS:
-        raise TimeFormatError(f"invalid duration {value!r}: out of range")
-    return sign * ns
+    try:
+        return parse_go_duration(value.strip(), days=True)
+    except DurationError as exc:
+        raise TimeFormatError(str(exc)) from None
 
 
 def parse_duration(value: object) -> timedelta:
@@ -103,37 +70,6 @@ def parse_duration(value: object) -> timedelta:
     ns = parse_duration_ns(value)
     micro = abs(ns) // 1000
     return timedelta(microseconds=micro if ns >= 0 else -micro)
-
-
-def _frac(value: int, digits: int) -> str:
-    """``value / 10**digits`` with trailing zeros (and a bare dot) removed."""
-    whole, rest = divmod(value, 10**digits)
-    if not rest:
-        return str(whole)
-    return f"{whole}.{rest:0{digits}d}".rstrip("0")
-
-
-def format_duration_ns(ns: int) -> str:
-    """Go's ``time.Duration.String()`` of ``ns`` nanoseconds."""
-    ns = int(ns)
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    u = abs(ns)
-    if u < 1_000:
-        return f"{sign}{u}ns"
-    if u < 1_000_000:
-        return f"{sign}{_frac(u, 3)}\u00b5s"
-    if u < 1_000_000_000:
-        return f"{sign}{_frac(u, 6)}ms"
-    minutes, sec_ns = divmod(u, 60 * 1_000_000_000)
-    out = f"{_frac(sec_ns, 9)}s"
-    if minutes:
-        hours, minutes = divmod(minutes, 60)
-        out = f"{minutes}m{out}"
-        if hours:
-            out = f"{hours}h{out}"
-    return sign + out
 
 
 def format_duration(delta: timedelta) -> str:

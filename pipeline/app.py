@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import faust
 import orjson
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from engine.content import Content
 
 log = logging.getLogger("crowdstream.pipeline")
+
+R = TypeVar("R")
 
 
 def build_app(settings: PipelineSettings, content: Content) -> faust.App:
@@ -60,30 +62,32 @@ def build_app(settings: PipelineSettings, content: Content) -> faust.App:
 
     @app.agent(raw)
     async def parse(stream: faust.StreamT[bytes]) -> None:
-        async for message in stream:
-            try:
-                batch = RawBatch.decode(message)
-            except RecordError as exc:
-                metrics.BAD_RECORDS.labels(settings.topics.raw).inc()
-                log.warning("skipped a malformed raw message: %s", exc)
-                continue
+        async for batch in _decoded(stream, RawBatch.decode, settings.topics.raw):
             for partition, chunk in route_batch(content, batch, settings):
                 await pours.send(value=chunk.encode(), partition=partition)
 
     @app.agent(pours)
     async def bucket(stream: faust.StreamT[bytes]) -> None:
-        async for message in stream:
-            try:
-                batch = PourBatch.decode(message)
-            except RecordError as exc:
-                metrics.BAD_RECORDS.labels(settings.topics.pours).inc()
-                log.warning("skipped a malformed pour message: %s", exc)
-                continue
+        async for batch in _decoded(stream, PourBatch.decode, settings.topics.pours):
             out = pour_batch(content, batch, buckets.get, buckets.__setitem__, buckets.pop)
             if out:
                 await alerts.send(value=AlertBatch(out).encode())
 
     return app
+
+
+async def _decoded(
+    stream: AsyncIterable[bytes], decode: Callable[[bytes], R], topic: str
+) -> AsyncIterator[R]:
+    """The records of a stream; a malformed message is counted, logged and skipped."""
+    async for message in stream:
+        try:
+            record = decode(message)
+        except RecordError as exc:
+            metrics.BAD_RECORDS.labels(topic).inc()
+            log.warning("skipped a malformed message on %s: %s", topic, exc)
+            continue
+        yield record
 
 
 def route_batch(

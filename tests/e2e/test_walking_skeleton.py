@@ -2,7 +2,6 @@
 shipper) → a line appended to a tailed file → a ban a bouncer can read."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.config import write_config
 from tests.support.procs import free_port, processes_mentioning
 
 pytestmark = pytest.mark.e2e
@@ -32,17 +32,9 @@ def stack(tmp_path: Path):
     log_file = tmp_path / "log" / "auth.log"
     log_file.parent.mkdir()
     (tmp_path / "acquis.yaml").write_text(f"filenames:\n  - {log_file}\nlabels:\n  type: syslog\n")
-    config = tmp_path / "config.yaml"
-    config.write_text(f"""
-config_paths:
-  config_dir: ${{CROWDSTREAM_DEFAULTS}}
-  data_dir: {tmp_path}/data
-  pattern_dir: ${{CROWDSTREAM_DEFAULTS}}/patterns
+    config = write_config(tmp_path, f"""
 crowdsec_service:
   acquisition_path: {tmp_path}/acquis.yaml
-db_config:
-  type: sqlite
-  db_path: {tmp_path}/data/crowdstream.db
 api:
   server:
     listen_uri: 127.0.0.1:{lapi_port}

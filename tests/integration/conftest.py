@@ -8,6 +8,7 @@ and deploy/kafka/kafka-local.sh.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 import shutil
 from pathlib import Path
 
@@ -32,25 +33,23 @@ def _require_java() -> None:
         pytest.skip(reason)
 
 
+def _cluster(tmp_path_factory: pytest.TempPathFactory, nodes: int) -> Iterator[KafkaCluster]:
+    _require_java()
+    cluster = KafkaCluster(nodes=nodes, workdir=tmp_path_factory.mktemp(f"kafka{nodes}"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory):
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     """A single-node Kafka (broker+controller) on 127.0.0.1, for the whole session."""
-    _require_java()
-    cluster = KafkaCluster(nodes=1, workdir=tmp_path_factory.mktemp("kafka1"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from _cluster(tmp_path_factory, 1)
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory):
+def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
     """A 3-node Kafka cluster (each node broker+controller) on 127.0.0.1, for the whole session."""
-    _require_java()
-    cluster = KafkaCluster(nodes=3, workdir=tmp_path_factory.mktemp("kafka3"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from _cluster(tmp_path_factory, 3)

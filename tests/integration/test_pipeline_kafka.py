@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from tests.support.config import write_config
 from topics.records import AlertBatch, RawBatch, RawLine
 
 pytestmark = pytest.mark.kafka
@@ -30,27 +31,6 @@ def lines(ip: str, start_second: int, count: int, user: str = "root") -> list[Ra
         out.append(RawLine(f"{stamp} web-01 sshd[7]: Failed password for {user} from {ip} port 4{i} ssh2",
                            INGEST))
     return out
-
-
-def write_config(tmp_path: Path, bootstrap: str, prefix: str) -> Path:
-    config = tmp_path / "config.yaml"
-    config.write_text(f"""
-config_paths:
-  config_dir: ${{CROWDSTREAM_DEFAULTS}}
-  data_dir: {tmp_path}/data
-  pattern_dir: ${{CROWDSTREAM_DEFAULTS}}/patterns
-db_config:
-  type: sqlite
-  db_path: {tmp_path}/data/cs.db
-kafka:
-  embedded: false
-  bootstrap_servers: {bootstrap}
-  topic_prefix: {prefix}
-  partitions: 4
-pipeline:
-  store: memory://
-""")
-    return config
 
 
 class Worker:
@@ -113,7 +93,15 @@ def batch(raw_lines: list[RawLine]) -> RawBatch:
 
 def test_worker_alerts_once_and_recovers_bucket_state(kafka_broker, tmp_path: Path) -> None:
     bootstrap, prefix = kafka_broker.bootstrap_servers, "pipe1"
-    config = write_config(tmp_path, bootstrap, prefix)
+    config = write_config(tmp_path, f"""
+kafka:
+  embedded: false
+  bootstrap_servers: {bootstrap}
+  topic_prefix: {prefix}
+  partitions: 4
+pipeline:
+  store: memory://
+""")
     worker = Worker(config, tmp_path / "worker.log")
     worker.wait_ready()
     # wave 1: 6 failures from the attacker (overflow), 3 from another ip (no overflow),
@@ -125,7 +113,7 @@ def test_worker_alerts_once_and_recovers_bucket_state(kafka_broker, tmp_path: Pa
         ("crowdstream/ssh-bf", ATTACKER, 6)]
     assert first[0]["start_at"] == "2026-11-22T06:00:00Z"
     assert first[0]["stop_at"] == "2026-11-22T06:00:05Z"
-    assert "skipped a malformed raw message" in (tmp_path / "worker.log").read_text()
+    assert f"skipped a malformed message on {prefix}.raw" in (tmp_path / "worker.log").read_text()
 
     assert worker.stop() == 0
     worker = Worker(config, tmp_path / "worker.log")

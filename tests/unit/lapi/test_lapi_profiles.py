@@ -91,7 +91,7 @@ def test_load_errors_have_a_reason(tmp_path) -> None:
         parse_profiles("name: x\nfilter: []\n")
     with pytest.raises(ProfileError, match="cannot compile"):
         parse_profiles("name: x\nfilters:\n  - Alert.Remediation ==\n")
-    with pytest.raises(ProfileError, match="invalid duration '4 hours'"):
+    with pytest.raises(ProfileError, match="unknown unit ' hours' in duration '4 hours'"):
         parse_profiles("name: x\ndecisions:\n  - type: ban\n    duration: 4 hours\n")
     with pytest.raises(ProfileError, match="invalid on_success 'stop'"):
         parse_profiles("name: x\non_success: stop\n")
