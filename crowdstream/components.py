@@ -53,6 +53,21 @@ def load_content(config: Config) -> Content:
         raise ConfigError(str(exc)) from None
 
 
+def check(config: Config) -> None:
+    """Everything each process will load, loaded once up front: ConfigError on any problem."""
+    load_content(config)
+    lapi_settings(config)
+    acquisition(config)
+
+
+def acquisition(config: Config) -> list[FileSourceSpec]:
+    service = config.crowdsec_service
+    specs = load_acquisition(service.acquisition_path, service.acquisition_dir)
+    if not specs:
+        raise ConfigError(f"{config.source}: crowdsec_service.acquisition_path: no datasource configured")
+    return specs
+
+
 def run_worker(config: Config, worker_id: int = 0) -> None:
     """Blocks running one pipeline worker."""
     from pipeline.app import build_app
@@ -110,11 +125,7 @@ def run_lapi(config: Config) -> None:
 
 
 def run_ship(config: Config) -> None:
-    service = config.crowdsec_service
-    specs = load_acquisition(service.acquisition_path, service.acquisition_dir)
-    if not specs:
-        raise ConfigError(f"{config.source}: crowdsec_service.acquisition_path: no datasource configured")
-    asyncio.run(_ship(config, specs))
+    asyncio.run(_ship(config, acquisition(config)))
 
 
 async def _ship(config: Config, specs: list[FileSourceSpec]) -> None:

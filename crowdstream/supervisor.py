@@ -21,7 +21,7 @@ from pathlib import Path
 
 from crowdstream.broker import EmbeddedBroker
 from crowdstream.children import die_with_parent
-from crowdstream.components import create_topics
+from crowdstream.components import check, create_topics
 from crowdstream.config import Config
 from crowdstream.metrics_server import MetricsServer
 
@@ -74,6 +74,7 @@ class Supervisor:
             self._stop.set()
 
     async def run(self) -> int:
+        check(self.config)  # a config or content error stops us before anything starts
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)

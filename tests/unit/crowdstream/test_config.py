@@ -110,3 +110,20 @@ def test_config_show_prints_effective_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "partitions: 3\n" in result.stdout
     assert f"db_path: {tmp_path}/data/cs.db\n" in result.stdout
+
+
+def test_run_refuses_broken_content_before_starting_anything(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "parsers" / "s01-parse").mkdir(parents=True)
+    (content / "scenarios").mkdir()
+    (content / "patterns").mkdir()
+    (content / "profiles.yaml").write_text("name: p\nfilters: ['true']\ndecisions: [{type: ban, duration: 4h}]\n")
+    bad = content / "scenarios" / "bad.yaml"
+    bad.write_text("type: leaky\nname: x/y\nfilter: 'true'\ncapacity: 1\nleakspeed: 1s\ncapacty: 3\n")
+    path = write(tmp_path / "config.yaml", MINIMAL.format(dir=content))
+    result = run_cli("-c", str(path), "run")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"crowdstream: config error: {bad}")
+    assert "capacty" in lines[0]
