@@ -42,15 +42,6 @@ Compiled = Callable[[dict[str, Any]], Any]
 Compiler = Callable[[str], Compiled]
 
 DEFAULT_DURATION = "4h"
-DEFAULT_PROFILE_YAML = """\
-name: default_ip_remediation
-filters:
-  - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
-  - type: ban
-    duration: 4h
-on_success: break
-"""
 
 _PROFILE_KEYS = {"name", "debug", "filters", "decisions", "duration_expr", "on_success",
                  "on_failure", "on_error", "notifications"}
@@ -324,7 +315,3 @@ def load_profiles(path: Path | str, *, compiler: Compiler | None = None) -> Prof
     text = "\n---\n".join(t.rstrip("\n") for t in texts)
     return parse_profiles(text, str(path), compiler=compiler)
 
-
-def default_profiles(*, compiler: Compiler | None = None) -> Profiles:
-    """CrowdSec's stock profile: remediation on an Ip source → ban 4h, then stop."""
-    return parse_profiles(DEFAULT_PROFILE_YAML, "<default profile>", compiler=compiler)

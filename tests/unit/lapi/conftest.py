@@ -16,7 +16,7 @@ with warnings.catch_warnings():
 from lapi.app import LapiState, create_app
 from lapi.bouncers import add_bouncer
 from lapi.db.session import Database, open_database
-from lapi.profiles import DEFAULT_PROFILE_YAML, Profiles, load_profiles
+from lapi.profiles import Profiles, load_profiles
 from lapi.settings import LapiSettings
 
 
@@ -30,11 +30,13 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'lapi.db'}"
 
 
+#: the shipped stock profile (CrowdSec's: remediation on an Ip source → ban 4h, then stop)
+STOCK_PROFILES = Path(__file__).resolve().parents[3] / "crowdstream" / "defaults" / "profiles.yaml"
+
+
 @pytest.fixture
-def profiles_path(tmp_path: Path) -> Path:
-    path = tmp_path / "profiles.yaml"
-    path.write_text(DEFAULT_PROFILE_YAML)
-    return path
+def profiles_path() -> Path:
+    return STOCK_PROFILES
 
 
 @pytest.fixture

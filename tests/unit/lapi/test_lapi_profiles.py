@@ -1,10 +1,12 @@
 """profiles.yaml loading and evaluation with the engine's expr."""
+from pathlib import Path
+
 import pytest
 from lapi_helpers import agent_alert
 
 from lapi.alertview import AlertView
 from lapi.errors import ProfileError
-from lapi.profiles import default_profiles, load_profiles, parse_profiles
+from lapi.profiles import load_profiles, parse_profiles
 
 TWO_PROFILES = """\
 name: captcha_for_http
@@ -26,8 +28,8 @@ on_success: break
 """
 
 
-def test_stock_profile() -> None:
-    profiles = default_profiles()
+def test_stock_profile(profiles_path: Path) -> None:
+    profiles = load_profiles(profiles_path)
     assert profiles.decide(agent_alert()) == [{
         "type": "ban", "duration": "4h", "scope": "Ip", "value": "203.0.113.66",
         "origin": "crowdsec", "scenario": "crowdsecurity/ssh-bf", "simulated": False,
