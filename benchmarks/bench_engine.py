@@ -62,6 +62,41 @@ def bench_expr(evals: int, repeat: int) -> tuple[float, float]:
     return best_rate(run_call, evals, repeat), best_rate(run_fn, evals, repeat)
 
 
+#: hub-shaped expressions beyond the plain filter: let, predicates over a queue, pipes, time
+EXPR_SHAPES = (
+    "let request = lower(evt.Parsed.request); request contains '/php' && evt.Meta.http_status in ['404', '403']",
+    "any(['Authentication failure', 'Password mismatch', 'auth failed'], {evt.Parsed.msg contains #})",
+    "count(queue.Queue, #.Meta.log_type == 'ssh_failed-auth') >= 4",
+    "len(queue.Queue) >= 4 && queue.Queue[-1].Time - queue.Queue[-4].Time > duration('10m')",
+    "evt.Parsed.request | trimSuffix('/') | lower() | hasSuffix('.php')",
+)
+
+
+def bench_expr_shapes(evals: int, repeat: int) -> list[tuple[str, float]]:
+    from engine.gotime import GoTime
+    queue = []
+    for i in range(6):
+        e = Event()
+        e.Meta["log_type"] = "ssh_failed-auth"
+        e.Time = GoTime.from_unix(1_700_000_000 + 300 * i)
+        queue.append(e)
+    evt = Event()
+    evt.Meta["http_status"] = "404"
+    evt.Parsed["request"] = "/PHP/index.php/"
+    evt.Parsed["msg"] = "pam: auth failed for user"
+    env = {"evt": evt, "queue": type("Q", (), {"Queue": queue})(), "leaky": None}
+    rates = []
+    for source in EXPR_SHAPES:
+        fn = compile_expr(source, names=("evt", "queue", "leaky")).fn
+        fn(env)
+
+        def run() -> None:
+            for _ in range(evals):
+                fn(env)
+        rates.append((source, best_rate(run, evals, repeat)))
+    return rates
+
+
 def bench_stack(count: int, repeat: int) -> tuple[float, float, int]:
     content = Content.load([CONTENT / "parsers"], [CONTENT / "scenarios"], CONTENT / "patterns")
     lines = make_lines(count)
@@ -98,6 +133,8 @@ def main() -> None:
     call_rate, fn_rate = bench_expr(args.evals, args.repeat)
     print(f"expr  evt.Meta.log_type == 'ssh_failed-auth': {call_rate:,.0f} evals/s "
           f"(CompiledExpr call), {fn_rate:,.0f} evals/s (.fn)")
+    for source, rate in bench_expr_shapes(max(args.evals // 10, 1), args.repeat):
+        print(f"expr  {rate:>12,.0f} evals/s  {source}")
     parse_rate, full_rate, alerts = bench_stack(args.lines, args.repeat)
     print(f"stack default sshd content, {args.lines:,} lines: parse {parse_rate:,.0f} lines/s, "
           f"parse+route+pour {full_rate:,.0f} lines/s ({alerts} alerts)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ from crowdstream.acquisition.shipper import Shipper
 from crowdstream.acquisition.spec import FileSourceSpec, load_acquisition
 from crowdstream.config import Config, ConfigError, split_host_port
 from crowdstream.kafka_client import client_options
+from crowdstream.rdns import CachedResolver
 from topics.admin import ensure_topics
 from topics.names import TopicNames
 from topics.specs import topic_specs
@@ -39,6 +42,7 @@ async def create_topics(config: Config) -> None:
 def load_content(config: Config) -> Content:
     """The parsers, scenarios and patterns under ``config_paths`` (CrowdSec's layout)."""
     from engine.content import Content
+    from engine.runtime import Runtime, RuntimeOptions
     from engine.spec import ContentError
 
     config_dir = config.config_paths.config_dir
@@ -46,9 +50,11 @@ def load_content(config: Config) -> Content:
                       ("pattern_dir", config.config_paths.patterns)):
         if not path.is_dir():
             raise ConfigError(f"{config.source}: config_paths.{key}: {path} is not a directory")
+    options = RuntimeOptions(data_dir=config.config_paths.data_dir, resolver=CachedResolver(),
+                             now=time.time, hostname=socket.gethostname())
     try:
         return Content.load([config_dir / "parsers"], [config_dir / "scenarios"],
-                            config.config_paths.patterns)
+                            config.config_paths.patterns, runtime=Runtime(options))
     except ContentError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -26,6 +26,7 @@ from engine.alert import make_alerts
 from engine.event import Event
 from engine.gotime import TimeParseError, parse_rfc3339
 from engine.parser import ParserChain, load_parsers
+from engine.runtime import Runtime
 from engine.scenario import Scenario, load_scenarios
 
 log = logging.getLogger("crowdstream.engine")
@@ -36,8 +37,13 @@ SOURCE_ENRICHMENTS = ("ASNumber", "ASNNumber", "IsoCode", "ASNOrg", "Latitude", 
 class Content:
     """Loaded parsers and scenarios."""
 
-    def __init__(self, parsers: ParserChain, scenarios: Sequence[Scenario]) -> None:
+    def __init__(self, parsers: ParserChain, scenarios: Sequence[Scenario],
+                 runtime: Runtime | None = None) -> None:
         self.parsers = parsers
+        #: the runtime the content was loaded with (its stash, data files, options)
+        if runtime is None:
+            runtime = parsers.runtime if parsers.runtime is not None else Runtime()
+        self.runtime = runtime
         self._scenarios = tuple(scenarios)
         # by name; a repeated name gets an id "name#2"… (see engine.scenario.load_scenarios)
         self.scenarios: Mapping[str, Scenario] = {s.id: s for s in self._scenarios}
@@ -48,10 +54,15 @@ class Content:
 
     @classmethod
     def load(cls, parser_dirs: Sequence[Path], scenario_paths: Sequence[Path],
-             patterns_dir: Path) -> Content:
-        """Load parser stage files/directories, scenario files/directories and grok patterns;
-        raises :class:`engine.spec.ContentError` naming the file and key of any problem."""
-        return cls(load_parsers(parser_dirs, patterns_dir), load_scenarios(scenario_paths))
+             patterns_dir: Path, *, runtime: Runtime | None = None) -> Content:
+        """Load parser stage files/directories, scenario files/directories and grok patterns
+        with ``runtime`` (a default :class:`Runtime` when None); raises
+        :class:`engine.spec.ContentError` naming the file and key of any problem."""
+        if runtime is None:
+            runtime = Runtime()
+        parsers = load_parsers(parser_dirs, patterns_dir, runtime=runtime)
+        scenarios = load_scenarios(scenario_paths, runtime=runtime)
+        return cls(parsers, scenarios, runtime)
 
     def parse(self, line: str, *, source: str, module: str, labels: Mapping[str, str],
               ingest_ts: float) -> Event | None:
@@ -65,7 +76,13 @@ class Content:
     def route(self, evt: Event) -> list[tuple[str, list[str]]]:
         """[(bucket key, [scenario names whose filter matched, in load order])], grouped by
         groupby value; a scenario without groupby has key ``""``. As in CrowdSec, a filter
-        or groupby that fails stops the routing of this event (earlier matches are kept)."""
+        or groupby that fails stops the routing of this event (earlier matches are kept).
+        A whitelisted event is never poured: []."""
+        if evt.Whitelisted:
+            evt._routed = []
+            return []
+        line_time = evt.Line.Time
+        self.runtime.event_time_ns = (line_time if not line_time.IsZero() else evt.Time).unix_ns
         env = {"evt": evt}
         routes: dict[str, list[str]] = {}
         matched: list[str] = []

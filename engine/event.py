@@ -9,6 +9,8 @@ with Go's JSON field names, omitting empty fields (the shape of CrowdSec's own e
 """
 from __future__ import annotations
 
+import copy
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,6 +89,50 @@ class Event:
 
     def GetType(self) -> str:  # noqa: N802
         return {LOG: "log", OVFLW: "overflow"}.get(self.Type, "unknown")
+
+    def ParseIPSources(self) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:  # noqa: N802
+        """The source addresses: ``Meta.source_ip`` of a log, the keys of ``Overflow.Sources``
+        of an overflow; values that are not addresses are left out (Go ``netip.ParseAddr``)."""
+        if self.Type == LOG:
+            values = [self.Meta["source_ip"]] if "source_ip" in self.Meta else []
+        elif self.Type == OVFLW:
+            sources = getattr(self.Overflow, "Sources", None)
+            if sources is None and isinstance(self.Overflow, Mapping):
+                sources = self.Overflow.get("Sources")
+            values = list(sources or ())
+        else:
+            values = []
+        out = []
+        for value in values:
+            addr = parse_addr(value)
+            if addr is not None:
+                out.append(addr)
+        return out
+
+    # --- snapshots ------------------------------------------------------------------
+    def snapshot(self) -> Event:
+        """An independent deep copy (CrowdSec's ``deepcopy.Copy(evt)``): later changes to
+        this event, its maps, ``Unmarshaled`` or ``Overflow`` do not show in the copy."""
+        out = Event.__new__(Event)
+        out.Type = self.Type
+        out.ExpectMode = self.ExpectMode
+        out.Whitelisted = self.Whitelisted
+        out.WhitelistReason = self.WhitelistReason
+        out.Stage = self.Stage
+        line = self.Line
+        out.Line = Line(line.Raw, line.Src, line.Time, line.Labels, line.Process, line.Module)
+        out.Parsed = StrMap(self.Parsed)
+        out.Enriched = StrMap(self.Enriched)
+        out.Meta = StrMap(self.Meta)
+        out.Unmarshaled = copy.deepcopy(self.Unmarshaled) if self.Unmarshaled else {}
+        out.Time = self.Time
+        out.StrTime = self.StrTime
+        out.StrTimeFormat = self.StrTimeFormat
+        out.MarshaledTime = self.MarshaledTime
+        out.Process = self.Process
+        out.Overflow = copy.deepcopy(self.Overflow) if self.Overflow is not None else None
+        out._routed = list(self._routed) if self._routed is not None else None
+        return out
 
     # --- statics ``target:`` ----------------------------------------------------------
     def set_target(self, target: str, value: str) -> bool:
@@ -172,6 +218,17 @@ class Event:
             setattr(evt, name, str(data.get(name, "")))
         evt.Process = bool(data.get("Process", False))
         return evt
+
+
+def parse_addr(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Go ``netip.ParseAddr``: an IPv4 (no leading zeros) or IPv6 address (a zone allowed;
+    an IPv4-mapped IPv6 address stays IPv6); None when ``value`` is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
 
 
 def _time(value: Any) -> GoTime:

@@ -11,6 +11,8 @@ import calendar
 import re
 from dataclasses import dataclass
 
+from engine.durations import format_duration
+
 _NS = 1_000_000_000
 _DAYS_0001_TO_1970 = 719162  # date(1970, 1, 1).toordinal() - date(1, 1, 1).toordinal()
 _ZERO_UNIX = -_DAYS_0001_TO_1970 * 86400  # Go's zero Time: 0001-01-01T00:00:00Z
@@ -95,6 +97,142 @@ class GoTime:
 
     def __str__(self) -> str:
         return self.String()
+
+    # -- Go accessors (what expressions call: ``evt.Time.Hour()``) ----------------------
+    def Year(self) -> int:  # noqa: N802
+        return self.fields()[0]
+
+    def Month(self) -> Month:  # noqa: N802
+        return Month(self.fields()[1])
+
+    def Day(self) -> int:  # noqa: N802
+        return self.fields()[2]
+
+    def Hour(self) -> int:  # noqa: N802
+        return self.fields()[3]
+
+    def Minute(self) -> int:  # noqa: N802
+        return self.fields()[4]
+
+    def Second(self) -> int:  # noqa: N802
+        return self.fields()[5]
+
+    def Nanosecond(self) -> int:  # noqa: N802
+        return self.fields()[6]
+
+    def Weekday(self) -> Weekday:  # noqa: N802
+        days = (self.unix_ns + self.offset * _NS) // _NS // 86400
+        return Weekday((days + 4) % 7)  # 1970-01-01 was a Thursday (Sunday = 0)
+
+    def YearDay(self) -> int:  # noqa: N802
+        year, month, day = self.fields()[:3]
+        return _days_from_civil(year, month, day) - _days_from_civil(year, 1, 1) + 1
+
+    def UnixMilli(self) -> int:  # noqa: N802
+        return self.unix_ns // 1_000_000
+
+    def UTC(self) -> GoTime:  # noqa: N802
+        return GoTime(self.unix_ns, 0)
+
+    def Add(self, d: GoDuration) -> GoTime:  # noqa: N802
+        return GoTime(self.unix_ns + _duration_ns(d), self.offset)
+
+    def Sub(self, other: GoTime) -> GoDuration:  # noqa: N802
+        return GoDuration(_clamp(self.unix_ns - other.unix_ns))
+
+    def After(self, other: GoTime) -> bool:  # noqa: N802
+        return self.unix_ns > other.unix_ns
+
+    def Before(self, other: GoTime) -> bool:  # noqa: N802
+        return self.unix_ns < other.unix_ns
+
+    def Equal(self, other: GoTime) -> bool:  # noqa: N802
+        return self.unix_ns == other.unix_ns
+
+
+_MIN_NS, _MAX_NS = -(1 << 63), (1 << 63) - 1
+
+
+def _clamp(ns: int) -> int:
+    """Go's ``Time.Sub`` saturates at the int64 bounds."""
+    return _MAX_NS if ns > _MAX_NS else _MIN_NS if ns < _MIN_NS else ns
+
+
+def _duration_ns(d: object) -> int:
+    if type(d) is GoDuration:
+        return d.ns
+    if type(d) is int:
+        return d
+    raise TypeError(f"expected time.Duration, not {type(d).__name__}")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GoDuration:
+    """Go ``time.Duration``: integer nanoseconds, a type of its own (``duration("1h") == 3600``
+    is false in expr; ``duration("1h") > duration("30m")`` is true)."""
+
+    ns: int
+
+    def Nanoseconds(self) -> int:  # noqa: N802
+        return self.ns
+
+    def Microseconds(self) -> int:  # noqa: N802
+        return int(self.ns / 1000)
+
+    def Milliseconds(self) -> int:  # noqa: N802
+        return int(self.ns / 1_000_000)
+
+    def Seconds(self) -> float:  # noqa: N802
+        sec, nsec = divmod(abs(self.ns), _NS)
+        value = sec + nsec / 1e9
+        return -value if self.ns < 0 else value
+
+    def Minutes(self) -> float:  # noqa: N802
+        m, nsec = divmod(abs(self.ns), 60 * _NS)
+        value = m + nsec / (60e9)
+        return -value if self.ns < 0 else value
+
+    def Hours(self) -> float:  # noqa: N802
+        h, nsec = divmod(abs(self.ns), 3600 * _NS)
+        value = h + nsec / (3600e9)
+        return -value if self.ns < 0 else value
+
+    def Abs(self) -> GoDuration:  # noqa: N802
+        return GoDuration(_MAX_NS if self.ns == _MIN_NS else abs(self.ns))
+
+    def String(self) -> str:  # noqa: N802
+        return format_duration(self.ns)
+
+    def __str__(self) -> str:
+        return self.String()
+
+
+class Weekday(int):
+    """Go ``time.Weekday`` (Sunday = 0); ``String()`` gives the English name."""
+
+    __slots__ = ()
+
+    def String(self) -> str:  # noqa: N802
+        return _DAYS[(int(self) + 6) % 7] if 0 <= self <= 6 else f"%!Weekday({int(self)})"
+
+    def __str__(self) -> str:
+        return self.String()
+
+    __repr__ = int.__repr__
+
+
+class Month(int):
+    """Go ``time.Month`` (January = 1); ``String()`` gives the English name."""
+
+    __slots__ = ()
+
+    def String(self) -> str:  # noqa: N802
+        return _MONTHS[self - 1] if 1 <= self <= 12 else f"%!Month({int(self)})"
+
+    def __str__(self) -> str:
+        return self.String()
+
+    __repr__ = int.__repr__
 
 
 def _days_from_civil(year: int, month: int, day: int) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FLAGS = re.ASCII
@@ -44,8 +45,23 @@ class _Frame:
     openers: list[str] = field(default_factory=list)  # scoped-flag groups opened by (?flags)
 
 
-def translate(pattern: str) -> str:
-    """Python ``re`` source equivalent to the RE2 ``pattern``."""
+#: called with the 1-based number of each capturing group, returns the opening to emit
+Capture = Callable[[int], str]
+
+
+def _non_capturing(_: int) -> str:
+    return "(?:"
+
+
+def translate(pattern: str, capture: Capture | None = None) -> str:
+    """Python ``re`` source equivalent to the RE2 ``pattern``.
+
+    Capturing groups (``(…)``, ``(?P<n>…)``, ``(?<n>…)``) are numbered left to right as RE2
+    numbers them; by default they become non-capturing, and ``capture(number)`` may choose
+    another opening instead (``"(?P<g3>"``) to keep some of them.
+    """
+    opening = capture or _non_capturing
+    captures = [0]
     out: list[str] = []
     stack = [_Frame(frozenset())]
     i, n = 0, len(pattern)
@@ -57,7 +73,7 @@ def translate(pattern: str) -> str:
         elif ch == "[":
             i = _char_class(pattern, i, out)
         elif ch == "(":
-            i = _open_group(pattern, i, out, stack)
+            i = _open_group(pattern, i, out, stack, opening, captures)
         elif ch == ")":
             if len(stack) == 1:
                 raise Re2Error(f"unexpected ) in {pattern!r}")
@@ -101,10 +117,24 @@ def compile_re2(pattern: str) -> re.Pattern[str]:
         raise Re2Error(f"invalid regexp {pattern!r}: {exc}") from None
 
 
-def _open_group(p: str, i: int, out: list[str], stack: list[_Frame]) -> int:
+def count_groups(pattern: str) -> int:
+    """The number of capturing groups of an RE2 pattern (Go's ``NumSubexp``)."""
+    count = [0]
+
+    def counter(number: int) -> str:
+        count[0] = number
+        return "(?:"
+
+    translate(pattern, counter)
+    return count[0]
+
+
+def _open_group(p: str, i: int, out: list[str], stack: list[_Frame], opening: Capture,
+                captures: list[int]) -> int:
     cur = stack[-1]
     if not p.startswith("(?", i):
-        out.append("(?:")
+        captures[0] += 1
+        out.append(opening(captures[0]))
         stack.append(_Frame(cur.flags))
         return i + 1
     j = i + 2
@@ -113,7 +143,8 @@ def _open_group(p: str, i: int, out: list[str], stack: list[_Frame]) -> int:
         name = p[j + (2 if p[j] == "P" else 1) : end] if end > 0 else ""
         if end < 0 or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise Re2Error(f"invalid named capture in {p!r}")
-        out.append("(?:")
+        captures[0] += 1
+        out.append(opening(captures[0]))
         stack.append(_Frame(cur.flags))
         return end + 1
     m = re.compile(r"([A-Za-z]*)(?:-([A-Za-z]*))?([:)])").match(p, j)

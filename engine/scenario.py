@@ -14,15 +14,15 @@ from typing import Any
 
 from engine.bucket import BUCKET_TYPES, PLANNED_TYPES, BucketType
 from engine.durations import DurationError, format_duration, parse_duration
-from engine.expr import CompiledExpr, ExprError, compile_expr
+from engine.expr import CompiledExpr, ExprError, Function, compile_expr
+from engine.runtime import Runtime
 from engine.spec import ContentError, Fields, load_documents
 
 SCENARIO_KEYS = frozenset({
     "format", "description", "references", "type", "name", "capacity", "leakspeed", "filter",
     "groupby", "distinct", "debug", "labels", "blackhole", "scope", "reprocess", "cache_size",
-    "version"})
+    "version", "data"})
 SCENARIO_UNSUPPORTED = {
-    "data": "scenario data files are not supported yet",
     "condition": "conditional buckets (condition) are not supported yet",
     "cancel_on": "cancel_on is not supported yet",
     "overflow_filter": "overflow_filter is not supported yet",
@@ -95,14 +95,15 @@ class Scenario:
         return self.capacity
 
 
-def _expr(spec: Fields, key: str, required: bool = False) -> CompiledExpr | None:
+def _expr(spec: Fields, key: str, functions: Mapping[str, Function],
+          required: bool = False) -> CompiledExpr | None:
     source = spec.str(key)
     if not source:
         if required:
             raise spec.error(key, "is required")
         return None
     try:
-        return compile_expr(source, names=("evt",))
+        return compile_expr(source, functions=functions, names=("evt",))
     except ExprError as exc:
         raise spec.error(key, f"invalid expression: {exc}") from None
 
@@ -117,9 +118,12 @@ def _duration(spec: Fields, key: str) -> int:
         raise spec.error(key, str(exc)) from None
 
 
-def compile_scenario(spec: Fields, file_hash: str) -> Scenario:
-    """Validate and compile one scenario document."""
+def compile_scenario(spec: Fields, file_hash: str, runtime: Runtime) -> Scenario:
+    """Validate and compile one scenario document; its ``data:`` files go to ``runtime``."""
     spec.check(SCENARIO_KEYS, SCENARIO_UNSUPPORTED)
+    if spec.present("data"):
+        runtime.load_data(spec.any("data"), str(spec.path))
+    functions = runtime.functions
     name = spec.str("name")
     if not name:
         raise spec.error("name", "is required")
@@ -136,7 +140,7 @@ def compile_scenario(spec: Fields, file_hash: str) -> Scenario:
     if scope_spec is not None:
         scope_spec.check(SCOPE_KEYS)
         scope_type = scope_spec.str("type") or "Ip"
-        expression = _expr(scope_spec, "expression")
+        expression = _expr(scope_spec, "expression", functions)
         if scope_type == "Ip" and expression is not None:
             raise scope_spec.error("expression", "is not allowed for the Ip scope")
         if scope_type not in ("Ip", "Range") and expression is None:
@@ -150,9 +154,9 @@ def compile_scenario(spec: Fields, file_hash: str) -> Scenario:
         description=spec.str("description"),
         type=type_name,
         kind=kind,
-        filter=_expr(spec, "filter", required=True),  # type: ignore[arg-type]
-        groupby=_expr(spec, "groupby"),
-        distinct=_expr(spec, "distinct"),
+        filter=_expr(spec, "filter", functions, required=True),  # type: ignore[arg-type]
+        groupby=_expr(spec, "groupby", functions),
+        distinct=_expr(spec, "distinct", functions),
         capacity=spec.int("capacity"),
         leakspeed_ns=_duration(spec, "leakspeed"),
         blackhole_ns=_duration(spec, "blackhole"),
@@ -187,16 +191,17 @@ def scenario_files(paths: Sequence[Path | str]) -> list[Path]:
     return files
 
 
-def load_scenarios(paths: Sequence[Path | str]) -> list[Scenario]:
+def load_scenarios(paths: Sequence[Path | str], *, runtime: Runtime | None = None) -> list[Scenario]:
     """Compile every scenario of ``paths`` in order. Names may repeat (the hub has files
     with several documents of one name, which CrowdSec runs as separate buckets): each
     scenario gets a unique ``id``, its name or ``name#2``, ``name#3``… in load order."""
+    runtime = runtime if runtime is not None else Runtime()
     scenarios: list[Scenario] = []
     counts: dict[str, int] = {}
     for file in scenario_files(paths):
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         for doc in load_documents(file):
-            scenario = compile_scenario(doc, digest)
+            scenario = compile_scenario(doc, digest, runtime)
             counts[scenario.name] = counts.get(scenario.name, 0) + 1
             if counts[scenario.name] > 1:
                 scenario = replace(scenario, id=f"{scenario.name}#{counts[scenario.name]}")

@@ -8,6 +8,7 @@ result is called with an environment mapping, e.g. ``{"evt": event}``::
 
 Values follow Go's typing (see :mod:`engine.expr.values`); functions come from
 :data:`DEFAULT_FUNCTIONS` (expr builtins + CrowdSec helpers) unless another mapping is given.
+``now()`` needs a clock: ``function_set(DEFAULT_FUNCTIONS, clock_functions(options.now))``.
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from typing import Any
 
 from engine.expr.compiler import Compiler, Fn, _NilChain
 from engine.expr.errors import ExprError, ExprRuntimeError
-from engine.expr.functions import DEFAULT_FUNCTIONS, Function, function_set
+from engine.expr.functions import DEFAULT_FUNCTIONS, Function, clock_functions, function_set
 from engine.expr.parser import parse
 from engine.expr.values import StrMap
 
 __all__ = ["CompiledExpr", "ExprError", "ExprRuntimeError", "Function", "StrMap",
-           "DEFAULT_FUNCTIONS", "compile_expr", "function_set"]
+           "DEFAULT_FUNCTIONS", "clock_functions", "compile_expr", "function_set"]
 
 
 class CompiledExpr:

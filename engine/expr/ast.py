@@ -83,3 +83,42 @@ class Array(Node):
 @dataclass(frozen=True, slots=True)
 class MapLit(Node):
     pairs: tuple[tuple[Node, Node], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence(Node):
+    """``a; b; c``: evaluates every expression, gives the last value."""
+
+    nodes: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Let(Node):
+    """``let name = value; body``."""
+
+    name: str
+    value: Node
+    body: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer(Node):
+    """``#`` (the current element of a predicate), ``#index`` or ``#acc``; ``name`` is
+    ``""``, ``"index"`` or ``"acc"``. A leading ``.`` in a predicate is ``#.``."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate(Node):
+    """The closure argument of a builtin such as ``filter(list, {# > 1})``."""
+
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin(Node):
+    """A call of a predicate builtin (``all``, ``filter``, ``reduce``…)."""
+
+    name: str
+    args: tuple[Node, ...]

@@ -5,6 +5,10 @@ no tree walking, no dispatch on node types and no name resolution: functions are
 compile time, regular expressions of ``matches`` with a constant pattern are compiled once,
 sub-expressions over constants are folded, and common shapes (``x == 'lit'``,
 ``x in ['a', 'b']``, ``obj.field`` on a typed map) get specialised closures.
+
+Scopes: ``let`` and predicates evaluate their body with a copy of the environment mapping that
+adds the variable, or ``#``/``#index``/``#acc`` (one copy per predicate call, updated in place
+per element); the keys starting with ``#`` cannot clash with identifiers.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any
 
 from engine import re2
 from engine.expr import ast
+from engine.expr import predicates
 from engine.expr import runtime as rt
 from engine.expr.errors import ExprError, ExprRuntimeError
 from engine.expr.functions import CROWDSEC_HELPER_NAMES, EXPR_BUILTIN_NAMES, Function
@@ -41,6 +46,10 @@ def _constant(value: Any) -> _Compiled:
     return _Compiled(lambda env: value, True, value)
 
 
+_AND = frozenset(("&&", "and"))
+_OR = frozenset(("||", "or"))
+
+
 class Compiler:
     """Compiles one expression; ``names`` (when given) are the only identifiers allowed."""
 
@@ -49,6 +58,12 @@ class Compiler:
         self.source = source
         self.functions = functions
         self.names = names
+        self.locals: list[str] = []  # let variables in scope (they shadow functions/names)
+        self.predicate_depth = 0
+
+    def known(self, name: str) -> bool:
+        """Whether an identifier may be read: a let variable or an environment name."""
+        return name in self.locals or self.names is None or name in self.names
 
     def error(self, message: str, node: ast.Node) -> ExprError:
         return ExprError(message, self.source, node.pos)
@@ -63,7 +78,7 @@ class Compiler:
         if all(p.const for p in parts):
             try:
                 return _constant(fn({}))
-            except ExprRuntimeError:
+            except Exception:  # noqa: BLE001 - errors stay runtime errors, raised when evaluated
                 pass
         return _Compiled(fn)
 
@@ -73,7 +88,7 @@ class Compiler:
 
     def c_Ident(self, node: ast.Ident) -> _Compiled:
         name = node.name
-        if self.names is not None and name not in self.names:
+        if not self.known(name):
             raise self.error(f"unknown name {name}", node)
 
         def ident(env: Mapping[str, Any]) -> Any:
@@ -86,7 +101,7 @@ class Compiler:
     # -- members -----------------------------------------------------------------------
     def c_Member(self, node: ast.Member) -> _Compiled:
         path = _static_path(node)
-        if path is not None and (self.names is None or path[0] in self.names):
+        if path is not None and (self.known(path[0]) or path[0] == "#"):
             return _Compiled(_path_getter(path[0], path[1:]))
         obj = self.compile(node.obj).fn
         optional = node.optional
@@ -124,7 +139,7 @@ class Compiler:
         args = [self.compile(a) for a in node.args]
         if node.obj is not None:
             return self._method_call(node, args)
-        func = self.functions.get(node.name)
+        func = None if node.name in self.locals else self.functions.get(node.name)
         if func is None:
             if node.name in EXPR_BUILTIN_NAMES:
                 raise self.error(f"builtin '{node.name}' is not supported yet", node)
@@ -159,7 +174,7 @@ class Compiler:
 
     def _env_call(self, node: ast.Call, args: list[_Compiled]) -> _Compiled:
         name = node.name
-        if self.names is not None and name not in self.names:
+        if not self.known(name):
             raise self.error(f"unknown func {name}", node)
         fns = [a.fn for a in args]
 
@@ -196,6 +211,56 @@ class Compiler:
             return target(*[a(env) for a in fns])
         return _Compiled(method_call)
 
+    # -- let, sequences, predicates ----------------------------------------------------------
+    def c_Sequence(self, node: ast.Sequence) -> _Compiled:
+        parts = [self.compile(n) for n in node.nodes]
+        fns = [p.fn for p in parts]
+        *init, last = fns
+
+        def sequence(env: Mapping[str, Any]) -> Any:
+            for f in init:
+                f(env)
+            return last(env)
+        return self._fold(sequence, *parts)
+
+    def c_Let(self, node: ast.Let) -> _Compiled:
+        value = self.compile(node.value)
+        self.locals.append(node.name)
+        try:
+            body = self.compile(node.body)
+        finally:
+            self.locals.pop()
+        vf, bf, name = value.fn, body.fn, node.name
+
+        def let(env: Mapping[str, Any]) -> Any:
+            scope = dict(env)
+            scope[name] = vf(env)
+            return bf(scope)
+        return _Compiled(let)
+
+    def c_Pointer(self, node: ast.Pointer) -> _Compiled:
+        if node.name not in ("", "index", "acc"):
+            raise self.error(f"unknown pointer #{node.name}", node)
+        key = "#" + node.name
+
+        def pointer(env: Mapping[str, Any]) -> Any:
+            return env[key]
+        return _Compiled(pointer)
+
+    def c_Predicate(self, node: ast.Predicate) -> _Compiled:
+        return self.compile(node.node)
+
+    def c_Builtin(self, node: ast.Builtin) -> _Compiled:
+        args = [self.compile(a) for a in node.args]
+        make = getattr(predicates, "make_" + node.name)
+        fn = make(*[a.fn for a in args])
+        # folded when the collection (and other plain arguments) are constants and the
+        # predicates read nothing but their own "#": filter([1, 2], # > 1)
+        if all(p.const for a, p in zip(node.args, args) if not isinstance(a, ast.Predicate)) and \
+                not any(_reads_env(a) for a in node.args if isinstance(a, ast.Predicate)):
+            return self._fold(fn, _constant(None))
+        return _Compiled(fn)
+
     # -- operators ---------------------------------------------------------------------
     def c_Unary(self, node: ast.Unary) -> _Compiled:
         operand = self.compile(node.node)
@@ -212,28 +277,37 @@ class Compiler:
         op = rt.negate if node.op == "-" else rt.plus
         return self._fold(lambda env: op(x(env)), operand)
 
+    def _logical_chain(self, node: ast.Binary) -> _Compiled:
+        """``a || b || …`` (or ``&&``) as one loop: left-deep chains of hundreds of terms
+        (sigma-generated scenarios) compile and run without deep recursion."""
+        op = node.op
+        same = _AND if op in _AND else _OR
+        operands: list[ast.Node] = []
+        current: ast.Node = node
+        while isinstance(current, ast.Binary) and current.op in same:
+            operands.append(current.right)
+            current = current.left
+        operands.append(current)
+        parts = [self.compile(o) for o in reversed(operands)]
+        head, last = tuple(p.fn for p in parts[:-1]), parts[-1].fn
+        stop = same is _OR  # the value that decides the whole chain
+
+        def chain(env: Mapping[str, Any]) -> Any:
+            for fn in head:
+                v = fn(env)
+                if v is stop:
+                    return stop
+                if v is not (not stop):
+                    raise ExprRuntimeError(f"invalid operation: {go_type(v)} {op} (expected bool)")
+            return last(env)
+        return self._fold(chain, *parts)
+
     def c_Binary(self, node: ast.Binary) -> _Compiled:
         op = node.op
+        if op in _AND or op in _OR:
+            return self._logical_chain(node)
         left, right = self.compile(node.left), self.compile(node.right)
         lf, rf = left.fn, right.fn
-        if op in ("&&", "and"):
-            def and_(env: Mapping[str, Any]) -> Any:
-                v = lf(env)
-                if v is False:
-                    return False
-                if v is True:
-                    return rf(env)
-                raise ExprRuntimeError(f"invalid operation: {go_type(v)} {op} (expected bool)")
-            return self._fold(and_, left, right)
-        if op in ("||", "or"):
-            def or_(env: Mapping[str, Any]) -> Any:
-                v = lf(env)
-                if v is True:
-                    return True
-                if v is False:
-                    return rf(env)
-                raise ExprRuntimeError(f"invalid operation: {go_type(v)} {op} (expected bool)")
-            return self._fold(or_, left, right)
         if op == "??":
             def coalesce(env: Mapping[str, Any]) -> Any:
                 v = lf(env)
@@ -361,6 +435,27 @@ class Compiler:
         return self._fold(lambda env: {k(env): v(env) for k, v in fns}, *parts)
 
 
+def _children(node: ast.Node) -> list[ast.Node]:
+    out: list[ast.Node] = []
+    for name in getattr(node, "__slots__", ()):
+        value = getattr(node, name, None)
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if isinstance(item, ast.Node):
+                out.append(item)
+            elif isinstance(item, tuple):  # map literal pairs
+                out.extend(x for x in item if isinstance(x, ast.Node))
+    return out
+
+
+def _reads_env(node: ast.Node) -> bool:
+    """Whether evaluating ``node`` may depend on the environment: identifiers, let bindings
+    and calls (functions may be impure) do; constants, operators and ``#`` pointers don't."""
+    if isinstance(node, (ast.Ident, ast.Let, ast.Call)):
+        return True
+    return any(_reads_env(child) for child in _children(node))
+
+
 def _static_path(node: ast.Node) -> tuple[str, ...] | None:
     """``a.b.c`` (identifier then non-optional constant names) as ("a", "b", "c")."""
     names: list[str] = []
@@ -369,6 +464,9 @@ def _static_path(node: ast.Node) -> tuple[str, ...] | None:
             return None
         names.append(node.prop.value)
         node = node.obj
+    if isinstance(node, ast.Pointer) and node.name == "" and names:
+        names.append("#")
+        return tuple(reversed(names))
     if not isinstance(node, ast.Ident) or not names:
         return None
     names.append(node.name)

@@ -7,15 +7,23 @@ merging them into :data:`DEFAULT_FUNCTIONS` (or by passing its own mapping to
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from engine.durations import DurationError, parse_duration
 from engine.expr.errors import ExprRuntimeError
+from engine.expr.runtime import NO_ATTRIBUTES as _PLAIN
+from engine.expr.runtime import equal, wrap_int
 from engine.expr.values import format_value, go_sprintf, go_type
+from engine.gotime import GoDuration, GoTime, Layout, Month, Weekday
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +50,13 @@ class Function:
         return None
 
 
-def function_set(*groups: Iterable[Function]) -> Mapping[str, Function]:
-    """An immutable name → Function mapping; later groups override earlier ones."""
+def function_set(*groups: Iterable[Function] | Mapping[str, Function]) -> Mapping[str, Function]:
+    """An immutable name → Function mapping; later groups override earlier ones. A group is
+    an iterable of Functions or a mapping such as :data:`DEFAULT_FUNCTIONS`."""
     table: dict[str, Function] = {}
     for group in groups:
-        for func in group:
+        funcs = group.values() if isinstance(group, Mapping) else group
+        for func in funcs:
             table[func.name] = func
     return MappingProxyType(table)
 
@@ -119,14 +129,523 @@ def _float(value: Any) -> float:
     raise ExprRuntimeError(f"invalid operation: float({go_type(value)})")
 
 
+def _num_arg(value: Any, func: str) -> int | float:
+    t = type(value)
+    if t is int or t is float:
+        return value
+    raise ExprRuntimeError(f"invalid argument for {func} (type {go_type(value)})")
+
+
+def _abs(value: Any) -> Any:
+    v = _num_arg(value, "abs")
+    return -v if v < 0 else v
+
+
+def _rounder(name: str, op: Callable[[float], float]) -> Callable[[Any], float]:
+    def rounder(value: Any) -> float:
+        v = _num_arg(value, name)
+        if type(v) is int:
+            return float(v)
+        if v != v or v in (math.inf, -math.inf):
+            return v
+        return float(op(v))
+    return rounder
+
+
+def _go_round(x: float) -> float:
+    """Go ``math.Round``: half away from zero."""
+    r = math.floor(abs(x) + 0.5)
+    return math.copysign(r, x)
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "nil"
+    t = type(value)
+    if t is bool:
+        return "bool"
+    if t is int:
+        return "int"
+    if t is float:
+        return "float"
+    if t is str:
+        return "string"
+    if t is GoTime or t is GoDuration or t is Weekday or t is Month:
+        return go_type(value)
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, Mapping):
+        return "map"
+    if callable(value):
+        return "func"
+    return "struct"
+
+
+def _trim_prefix(s: Any, prefix: Any = " ") -> str:
+    s, prefix = _str_arg(s, "trimPrefix"), _str_arg(prefix, "trimPrefix", 1)
+    return s[len(prefix):] if prefix and s.startswith(prefix) else s
+
+
+def _trim_suffix(s: Any, suffix: Any = " ") -> str:
+    s, suffix = _str_arg(s, "trimSuffix"), _str_arg(suffix, "trimSuffix", 1)
+    return s[: len(s) - len(suffix)] if suffix and s.endswith(suffix) else s
+
+
+def go_split(s: str, sep: str, n: int = -1, after: bool = False) -> list[str]:
+    """Go ``strings.SplitN`` / ``SplitAfterN`` (``n < 0``: all; ``n == 0``: none)."""
+    if n == 0:
+        return []
+    if sep == "":
+        chars = list(s)
+        if n > 0 and len(chars) > n:
+            chars = chars[: n - 1] + ["".join(chars[n - 1:])]
+        return chars
+    parts = s.split(sep) if n < 0 else s.split(sep, n - 1)
+    if after:
+        parts = [p + sep for p in parts[:-1]] + parts[-1:]
+    return parts
+
+
+def _split(s: Any, sep: Any, n: Any = -1) -> list[str]:
+    return go_split(_str_arg(s, "split"), _str_arg(sep, "split", 1), _int(n))
+
+
+def _split_after(s: Any, sep: Any, n: Any = -1) -> list[str]:
+    return go_split(_str_arg(s, "splitAfter"), _str_arg(sep, "splitAfter", 1), _int(n), after=True)
+
+
+def go_replace(s: str, old: str, new: str, n: int = -1) -> str:
+    """Go ``strings.Replace``: an empty ``old`` inserts ``new`` around every rune."""
+    if old == "":
+        if n == 0:
+            return s
+        out = [new]
+        count = 1
+        for ch in s:
+            out.append(ch)
+            if n < 0 or count < n:
+                out.append(new)
+                count += 1
+        return "".join(out)
+    return s.replace(old, new) if n < 0 else s.replace(old, new, n)
+
+
+def _replace(s: Any, old: Any, new: Any) -> str:
+    return go_replace(_str_arg(s, "replace"), _str_arg(old, "replace", 1), _str_arg(new, "replace", 2))
+
+
+def _repeat(s: Any, n: Any) -> str:
+    s, count = _str_arg(s, "repeat"), _int(n)
+    if count < 0:
+        raise ExprRuntimeError(f"invalid argument for repeat (expected positive integer, got {count})")
+    if count > 1_000_000:
+        raise ExprRuntimeError("memory budget exceeded")
+    return s * count
+
+
+def byte_index(s: str, char_index: int) -> int:
+    """A character offset of ``s`` as Go's byte offset (UTF-8)."""
+    if char_index < 0 or s.isascii():
+        return char_index
+    return len(s[:char_index].encode("utf-8"))
+
+
+def _index_of(s: Any, sub: Any) -> int:
+    s = _str_arg(s, "indexOf")
+    return byte_index(s, s.find(_str_arg(sub, "indexOf", 1)))
+
+
+def _last_index_of(s: Any, sub: Any) -> int:
+    s = _str_arg(s, "lastIndexOf")
+    return byte_index(s, s.rfind(_str_arg(sub, "lastIndexOf", 1)))
+
+
+def _join(items: Any, glue: Any = "") -> str:
+    glue = _str_arg(glue, "join", 1)
+    if not isinstance(items, (list, tuple)):
+        raise ExprRuntimeError(f"invalid argument for join (type {go_type(items)})")
+    out = []
+    for item in items:
+        if type(item) is not str:
+            raise ExprRuntimeError(f"invalid argument for join (element of type {go_type(item)})")
+        out.append(item)
+    return glue.join(out)
+
+
+def _get(obj: Any, key: Any) -> Any:
+    """expr ``get``: like ``obj[key]`` but nil instead of an error (or a zero value)."""
+    if obj is None:
+        return None
+    if isinstance(obj, (list, tuple, str)):
+        if not (type(key) is int or type(key) is float):
+            return None
+        index = int(key)
+        if index < 0:
+            index += len(obj)
+        return obj[index] if 0 <= index < len(obj) else None
+    if isinstance(obj, Mapping):
+        try:
+            return obj[key] if key in obj else None
+        except TypeError:
+            return None
+    if type(key) is str and not key.startswith("_") and type(obj) not in _PLAIN:
+        return getattr(obj, key, None)
+    return None
+
+
+def _map_arg(value: Any, what: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ExprRuntimeError(f"cannot get {what} from {go_type(value)}")
+    return value
+
+
+def _list_arg(value: Any, func: str) -> list[Any] | tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ExprRuntimeError(f"invalid argument for {func} (type {go_type(value)})")
+    return value
+
+
+def _numbers(func: str, args: tuple[Any, ...]) -> list[Any]:
+    """The numbers of expr's aggregate functions: arguments, or elements of array arguments."""
+    out: list[Any] = []
+    for arg in args:
+        if isinstance(arg, (list, tuple)):
+            out.extend(_numbers(func, tuple(arg)))
+        elif type(arg) is int or type(arg) is float:
+            out.append(arg)
+        else:
+            raise ExprRuntimeError(f"invalid argument for {func} (type {go_type(arg)})")
+    return out
+
+
+def _max(*args: Any) -> Any:
+    values = _numbers("max", args)
+    if not values:
+        return None
+    best = values[0]
+    for v in values[1:]:
+        if v > best:
+            best = v
+    return best
+
+
+def _min(*args: Any) -> Any:
+    values = _numbers("min", args)
+    if not values:
+        return None
+    best = values[0]
+    for v in values[1:]:
+        if v < best:
+            best = v
+    return best
+
+
+def _mean(*args: Any) -> float:
+    values = _numbers("mean", args)
+    return math.fsum(values) / len(values) if values else 0.0
+
+
+def _median(*args: Any) -> float:
+    values = sorted(float(v) for v in _numbers("median", args))
+    n = len(values)
+    if not n:
+        return 0.0
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                 "\b": "\\b", "\f": "\\f", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        esc = _JSON_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _json_float(value: float) -> str:
+    """Go's encoding/json float64: shortest digits, ``e`` form below 1e-6 and from 1e21."""
+    if value != value or value in (math.inf, -math.inf):
+        raise ExprRuntimeError(f"json: unsupported value: {format_value(value)}")
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value)) if value or math.copysign(1, value) > 0 else "-0"
+    text = repr(value)
+    if abs(value) < 1e-6 or abs(value) >= 1e21:
+        mant, _, exp = f"{value:e}".partition("e") if "e" not in text else text.partition("e")
+        sign = "-" if exp.startswith("-") else "+"
+        return f"{mant}e{sign}{int(exp.lstrip('+-')):d}"
+    return text
+
+
+def _json(value: Any, indent: str) -> str:
+    """Go ``json.MarshalIndent(v, "", "  ")`` of expr values: map keys sorted, ``<>&``
+    escaped, numbers as Go writes them."""
+    if value is None:
+        return "null"
+    t = type(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return str(value)
+    if t is float:
+        return _json_float(value)
+    if t is str:
+        return _json_string(value)
+    if t is GoTime:
+        return _json_string(value.marshal_text())
+    if t is GoDuration:
+        return str(value.ns)
+    if t is Weekday or t is Month:
+        return str(int(value))
+    inner = indent + "  "
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = sorted(((format_value(k), v) for k, v in value.items()), key=lambda kv: kv[0])
+        body = ",\n".join(f"{inner}{_json_string(k)}: {_json(v, inner)}" for k, v in items)
+        return "{\n" + body + "\n" + indent + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        body = ",\n".join(inner + _json(v, inner) for v in value)
+        return "[\n" + body + "\n" + indent + "]"
+    raise ExprRuntimeError(f"json: unsupported type: {go_type(value)}")
+
+
+def _to_json(value: Any) -> str:
+    return _json(value, "")
+
+
+def _from_json(text: Any) -> Any:
+    try:
+        # Go decodes every JSON number into a float64
+        return json.loads(_str_arg(text, "fromJSON"), parse_int=float, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise ExprRuntimeError(f"invalid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid character {name[:1]!r} looking for beginning of value")
+
+
+def _to_base64(s: Any) -> str:
+    return base64.b64encode(_str_arg(s, "toBase64").encode("utf-8")).decode("ascii")
+
+
+def _from_base64(s: Any) -> str:
+    try:
+        raw = base64.b64decode(_str_arg(s, "fromBase64"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ExprRuntimeError(f"illegal base64 data: {exc}") from None
+    return raw.decode("utf-8", errors="replace")
+
+
+def _duration(text: Any) -> GoDuration:
+    try:
+        return GoDuration(parse_duration(_str_arg(text, "duration")))
+    except DurationError as exc:
+        raise ExprRuntimeError(f'time: invalid duration "{text}"') from exc
+
+
+_DATE_LAYOUTS = tuple(Layout(t) for t in (
+    "2006-01-02", "15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00",
+    "02 Jan 06 15:04 MST", "Monday, 02-Jan-06 15:04:05 MST", "Mon, 02 Jan 2006 15:04:05 MST"))
+
+
+def _date(text: Any, layout: Any = None, zone: Any = None) -> GoTime:
+    """expr ``date``: parse with a Go layout, or try expr's list of layouts (UTC)."""
+    value = _str_arg(text, "date")
+    if zone is not None and _str_arg(zone, "date", 2) not in ("UTC", ""):
+        raise ExprRuntimeError(f"unknown time zone {zone}")
+    if layout is not None:
+        parsed = Layout(_str_arg(layout, "date", 1)).try_parse(value, ref_year=0)
+        if parsed is None:
+            raise ExprRuntimeError(f'parsing time "{value}" as "{layout}": cannot parse')
+        return parsed
+    for candidate in _DATE_LAYOUTS:
+        parsed = candidate.try_parse(value, ref_year=0)
+        if parsed is not None:
+            return parsed
+    raise ExprRuntimeError(f"invalid date {value}")
+
+
+def _no_clock() -> GoTime:
+    raise ExprRuntimeError("now() needs a clock: none was given to the expression engine")
+
+
+def clock_functions(now: Callable[[], float] | None) -> tuple[Function, ...]:
+    """``now()`` bound to an injected clock (epoch seconds, e.g. ``RuntimeOptions.now``);
+    merge with ``function_set(DEFAULT_FUNCTIONS, clock_functions(clock))``. Without a clock
+    (None), ``now()`` stays an error at run time."""
+    if now is None:
+        return (Function("now", _no_clock, 0, 0, pure=False),)
+
+    def now_() -> GoTime:
+        return GoTime.from_unix(now())
+    return (Function("now", now_, 0, 0, pure=False),)
+
+
+def _first(items: Any) -> Any:
+    return _get(_list_arg(items, "first"), 0) if items is not None else None
+
+
+def _last(items: Any) -> Any:
+    return _get(_list_arg(items, "last"), -1) if items is not None else None
+
+
+def _take(items: Any, n: Any) -> list[Any]:
+    items = _list_arg(items, "take")
+    if type(n) is not int:
+        raise ExprRuntimeError(f"cannot take {go_type(n)} elements")
+    return list(items[: max(n, 0)])
+
+
+def _keys(m: Any) -> list[Any]:
+    return list(_map_arg(m, "keys"))
+
+
+def _values(m: Any) -> list[Any]:
+    return list(_map_arg(m, "values").values())
+
+
+def _to_pairs(m: Any) -> list[list[Any]]:
+    return [[k, v] for k, v in _map_arg(m, "pairs").items()]
+
+
+def _from_pairs(pairs: Any) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for pair in _list_arg(pairs, "fromPairs"):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ExprRuntimeError(f"invalid pair {format_value(pair)}")
+        try:
+            out[pair[0]] = pair[1]
+        except TypeError:
+            raise ExprRuntimeError(f"invalid map key type {go_type(pair[0])}") from None
+    return out
+
+
+def _concat(*arrays: Any) -> list[Any]:
+    out: list[Any] = []
+    for a in arrays:
+        if not isinstance(a, (list, tuple)):
+            raise ExprRuntimeError(f"cannot concat {go_type(a)}")
+        out.extend(a)
+    return out
+
+
+def _flatten(items: Any) -> list[Any]:
+    out: list[Any] = []
+    for item in _list_arg(items, "flatten"):
+        if isinstance(item, (list, tuple)):
+            out.extend(_flatten(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _uniq(items: Any) -> list[Any]:
+    out: list[Any] = []
+    for item in _list_arg(items, "uniq"):
+        if not any(equal(item, seen) for seen in out):
+            out.append(item)
+    return out
+
+
+def _reverse(items: Any) -> list[Any]:
+    return list(reversed(_list_arg(items, "reverse")))
+
+
+def _sort(items: Any, order: Any = "asc") -> list[Any]:
+    from engine.expr.predicates import sorted_values
+    items = list(_list_arg(items, "sort"))
+    return sorted_values(items, items, order, "sort")
+
+
+def _bit(name: str, op: Callable[[int, int], int]) -> Function:
+    def bit(a: Any, b: Any) -> int:
+        if type(a) is not int or type(b) is not int:
+            raise ExprRuntimeError(f"invalid argument for {name} (types {go_type(a)}, {go_type(b)})")
+        return wrap_int(op(a, b))
+    return Function(name, bit, 2, 2)
+
+
+def _shift_check(b: int) -> int:
+    if b < 0:
+        raise ExprRuntimeError(f"invalid operation: negative shift count {b}")
+    return b
+
+
+def _bitnot(a: Any) -> int:
+    if type(a) is not int:
+        raise ExprRuntimeError(f"invalid argument for bitnot (type {go_type(a)})")
+    return ~a
+
+
 EXPR_BUILTINS: tuple[Function, ...] = (
     Function("len", _len, 1, 1),
     Function("lower", lambda s: _str_arg(s, "lower").lower(), 1, 1),
     Function("upper", lambda s: _str_arg(s, "upper").upper(), 1, 1),
     Function("trim", _trim, 1, 2),
+    Function("trimPrefix", _trim_prefix, 1, 2),
+    Function("trimSuffix", _trim_suffix, 1, 2),
     Function("int", _int, 1, 1),
     Function("float", _float, 1, 1),
     Function("string", format_value, 1, 1),
+    Function("type", _type, 1, 1),
+    Function("abs", _abs, 1, 1),
+    Function("ceil", _rounder("ceil", math.ceil), 1, 1),
+    Function("floor", _rounder("floor", math.floor), 1, 1),
+    Function("round", _rounder("round", _go_round), 1, 1),
+    Function("split", _split, 2, 3),
+    Function("splitAfter", _split_after, 2, 3),
+    Function("replace", _replace, 3, 3),
+    Function("repeat", _repeat, 2, 2),
+    Function("join", _join, 1, 2),
+    Function("indexOf", _index_of, 2, 2),
+    Function("lastIndexOf", _last_index_of, 2, 2),
+    Function("hasPrefix", lambda s, p: _str_arg(s, "hasPrefix").startswith(_str_arg(p, "hasPrefix", 1)), 2, 2),
+    Function("hasSuffix", lambda s, p: _str_arg(s, "hasSuffix").endswith(_str_arg(p, "hasSuffix", 1)), 2, 2),
+    Function("max", _max, 1, None),
+    Function("min", _min, 1, None),
+    Function("mean", _mean, 1, None),
+    Function("median", _median, 1, None),
+    Function("toJSON", _to_json, 1, 1),
+    Function("fromJSON", _from_json, 1, 1),
+    Function("toBase64", _to_base64, 1, 1),
+    Function("fromBase64", _from_base64, 1, 1),
+    Function("duration", _duration, 1, 1),
+    Function("date", _date, 1, 3),
+    Function("now", _no_clock, 0, 0, pure=False),
+    Function("first", _first, 1, 1),
+    Function("last", _last, 1, 1),
+    Function("get", _get, 2, 2),
+    Function("take", _take, 2, 2),
+    Function("keys", _keys, 1, 1),
+    Function("values", _values, 1, 1),
+    Function("toPairs", _to_pairs, 1, 1),
+    Function("fromPairs", _from_pairs, 1, 1),
+    Function("concat", _concat, 1, None),
+    Function("flatten", _flatten, 1, 1),
+    Function("uniq", _uniq, 1, 1),
+    Function("reverse", _reverse, 1, 1),
+    Function("sort", _sort, 1, 2),
+    _bit("bitand", lambda a, b: a & b),
+    _bit("bitor", lambda a, b: a | b),
+    _bit("bitxor", lambda a, b: a ^ b),
+    _bit("bitnand", lambda a, b: a & ~b),
+    _bit("bitshl", lambda a, b: a << _shift_check(b) if b < 64 else 0),
+    _bit("bitshr", lambda a, b: a >> _shift_check(b) if b < 64 else (-1 if a < 0 else 0)),
+    _bit("bitushr", lambda a, b: ((a & 0xFFFF_FFFF_FFFF_FFFF) >> _shift_check(b)) if b < 64 else 0),
+    Function("bitnot", _bitnot, 1, 1),
 )
 
 # Every builtin of expr v1.17; those not implemented above are compile errors for now.
@@ -135,7 +654,8 @@ all none any one filter map find findIndex findLast findLastIndex count sum grou
 reduce len type abs ceil floor round int float string trim trimPrefix trimSuffix upper lower
 split splitAfter replace repeat join indexOf lastIndexOf hasPrefix hasSuffix max min mean
 median toJSON fromJSON toBase64 fromBase64 now duration date timezone first last get take
-keys values toPairs fromPairs reverse uniq concat flatten sort bitnot""".split())
+keys values toPairs fromPairs reverse uniq concat flatten sort bitand bitor bitxor bitnand
+bitnot bitshl bitshr bitushr""".split())
 
 
 # --- CrowdSec helpers (pkg/exprhelpers) ------------------------------------------------

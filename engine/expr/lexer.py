@@ -1,8 +1,8 @@
 """expr-lang tokenizer (the rules of expr v1.17's ``parser/lexer``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import re
+from typing import Literal, NamedTuple
 
 from engine.expr.errors import ExprError
 
@@ -15,8 +15,7 @@ _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "
                    "\\": "\\", "'": "'", '"': '"', "`": "`", "?": "?"}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: Kind
     value: str
     pos: int
@@ -26,6 +25,18 @@ class Token:
 
     def is_bracket(self, value: str) -> bool:
         return self.kind == "bracket" and self.value == value
+
+
+_WORD = re.compile(r"[\w$]*").match
+# The common tokens in one match (spaces, strings without escapes, brackets, operators); the
+# rest (words, numbers, escapes, raw strings, comments, errors) is scanned by hand below.
+_FAST = re.compile(r"""
+    (?P<space>[ \t\r\n]+)
+  | (?P<string>'[^'\\\n]*'|"[^"\\\n]*")
+  | (?P<bracket>[()\[\]{}])
+  | (?P<op>\?[.?]?|\|\|?|::?|\.\.|\.(?![0-9])|[,;%+\-^#]|/(?![/*])|[&!=*<>][&=*]?)
+""", re.VERBOSE).match
+_PLAIN_STRING = {"'": re.compile(r"'([^'\\\n]*)'").match, '"': re.compile(r'"([^"\\\n]*)"').match}
 
 
 def _is_alpha(ch: str) -> bool:
@@ -40,27 +51,41 @@ def tokenize(source: str) -> list[Token]:
     """Split ``source`` into tokens, ending with an ``eof`` token."""
     tokens: list[Token] = []
     i, n = 0, len(source)
+    fast = _FAST
+    append = tokens.append
     while i < n:
+        m = fast(source, i)
+        if m is not None:
+            group, end = m.lastgroup, m.end()
+            if group == "op":
+                append(Token("op", m.group(), i))
+            elif group == "bracket":
+                append(Token("bracket", m.group(), i))
+            elif group == "string":
+                append(Token("string", source[i + 1 : end - 1], i))
+            i = end
+            continue
         ch = source[i]
         if ch.isspace():
             i += 1
             continue
         start = i
         if ch in "'\"":
-            i, text = _scan_string(source, i)
-            tokens.append(Token("string", text, start))
+            m = _PLAIN_STRING[ch](source, i)  # no escapes: the common case
+            if m is not None:
+                i = m.end()
+                tokens.append(Token("string", m.group(1), start))
+            else:
+                i, text = _scan_string(source, i)
+                tokens.append(Token("string", text, start))
         elif ch == "`":
-            end = source.find("`", i + 1)
-            if end < 0:
-                raise ExprError("literal not terminated", source, n)
-            tokens.append(Token("string", source[i + 1 : end], start))
-            i = end + 1
+            i, text = _scan_raw_string(source, i)
+            tokens.append(Token("string", text, start))
         elif ch.isdigit() or (ch == "." and i + 1 < n and source[i + 1].isdigit()):
             i = _scan_number(source, i)
             tokens.append(Token("number", source[start:i], start))
         elif _is_alpha(ch):
-            while i < n and _is_alnum(source[i]):
-                i += 1
+            i = _WORD(source, i).end()
             word = source[start:i]
             if word == "not":
                 tokens.append(Token("op", "not", start))
@@ -139,6 +164,23 @@ def _scan_number(source: str, i: int) -> int:
     if i < n and _is_alnum(source[i]):
         raise ExprError(f"bad number syntax: {source[start : i + 1]!r}", source, i)
     return i
+
+
+def _scan_raw_string(source: str, i: int) -> tuple[int, str]:
+    """A backtick string: no escapes, except that a doubled backtick stands for one."""
+    out: list[str] = []
+    n = len(source)
+    i += 1
+    while True:
+        end = source.find("`", i)
+        if end < 0:
+            raise ExprError("literal not terminated", source, n)
+        out.append(source[i:end])
+        if end + 1 < n and source[end + 1] == "`":
+            out.append("`")
+            i = end + 2
+            continue
+        return end + 1, "".join(out)
 
 
 def _scan_string(source: str, i: int) -> tuple[int, str]:

@@ -3,7 +3,10 @@
 Notable expr rules kept here: unary ``not``/``!`` (50) bind tighter than comparisons (20), so
 ``not a == b`` is ``(not a) == b``; ``-`` (90) is looser than ``**`` (100, right-assoc);
 ``a < b < c`` means ``a < b && b < c``; ``??`` cannot be mixed with other operators without
-parentheses; map literal keys may be bare identifiers.
+parentheses; map literal keys may be bare identifiers; ``let x = v; body`` and
+``if c { a } else { b }`` start an expression only at the lowest precedence; inside a
+predicate argument (``filter(xs, # > 1)``, ``any(xs, {.Name == 'x'})``) ``#``, ``#index``,
+``#acc`` and a leading ``.`` (``#.``) are pointers.
 """
 from __future__ import annotations
 
@@ -31,9 +34,14 @@ _NEGATABLE = frozenset({"contains", "matches", "startsWith", "endsWith", "in"})
 
 # expr builtins that take a predicate (closure) argument, and the rest of expr's builtins:
 # they parse as builtins, so a later issue only has to implement them.
-PREDICATE_BUILTINS = frozenset({
-    "all", "none", "any", "one", "filter", "map", "count", "sum", "find", "findIndex",
-    "findLast", "findLastIndex", "groupBy", "sortBy", "reduce"})
+# name -> argument kinds: "e" expression, "p" predicate; a trailing "?" makes it optional.
+PREDICATE_BUILTINS: dict[str, tuple[str, ...]] = {
+    "all": ("e", "p"), "none": ("e", "p"), "any": ("e", "p"), "one": ("e", "p"),
+    "filter": ("e", "p"), "map": ("e", "p"), "count": ("e", "p?"), "sum": ("e", "p?"),
+    "find": ("e", "p"), "findIndex": ("e", "p"), "findLast": ("e", "p"),
+    "findLastIndex": ("e", "p"), "groupBy": ("e", "p"), "sortBy": ("e", "p", "e?"),
+    "reduce": ("e", "p", "e?"),
+}
 
 
 def parse(source: str) -> ast.Node:
@@ -46,6 +54,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.i = 0
+        self.depth = 0  # predicate nesting: where "#" and a leading "." are allowed
 
     # -- token helpers ---------------------------------------------------------------
     @property
@@ -86,16 +95,48 @@ class _Parser:
         return node
 
     def parse_sequence(self) -> ast.Node:
-        node = self.parse_expression(0)
-        if self.cur.is_op(";"):
-            raise self.error("expression sequences (;) are not supported yet")
-        return node
+        nodes = [self.parse_expression(0)]
+        while self.cur.is_op(";"):
+            self.advance()
+            if self.cur.kind == "eof":  # a trailing ";"
+                break
+            nodes.append(self.parse_expression(0))
+        if len(nodes) == 1:
+            return nodes[0]
+        return ast.Sequence(nodes[0].pos, tuple(nodes))
+
+    def parse_let(self) -> ast.Node:
+        self.expect_op("let")
+        name = self.cur
+        if name.kind != "ident":
+            raise self.unexpected()
+        self.advance()
+        self.expect_op("=")
+        value = self.parse_expression(0)
+        self.expect_op(";")
+        body = self.parse_sequence()
+        return ast.Let(name.pos, name.value, value, body)
+
+    def parse_if(self) -> ast.Node:
+        start = self.expect_op("if")
+        cond = self.parse_expression(0)
+        self.expect_bracket("{")
+        then = self.parse_sequence()
+        self.expect_bracket("}")
+        self.expect_op("else")
+        if self.cur.is_op("if"):
+            otherwise = self.parse_if()
+        else:
+            self.expect_bracket("{")
+            otherwise = self.parse_sequence()
+            self.expect_bracket("}")
+        return ast.Conditional(start.pos, cond, then, otherwise)
 
     def parse_expression(self, precedence: int) -> ast.Node:
         if precedence == 0 and self.cur.is_op("let"):
-            raise self.error("'let' bindings are not supported yet")
+            return self.parse_let()
         if precedence == 0 and self.cur.is_op("if"):
-            raise self.error("'if' expressions are not supported yet")
+            return self.parse_if()
         left = self.parse_primary()
         prev_op = ""
         while self.cur.kind == "op":
@@ -179,10 +220,20 @@ class _Parser:
             node = self.parse_sequence()
             self.expect_bracket(")")
             return self.parse_postfix(node)
-        if tok.is_op("#"):
-            raise self.error("closures (#) are not supported yet")
-        if tok.is_op("::"):
-            raise self.error("'::' calls are not supported yet")
+        if self.depth > 0 and tok.is_op("#", "."):
+            name = ""
+            if tok.is_op("#"):
+                self.advance()
+                if self.cur.kind == "ident":
+                    name = self.advance().value
+            return self.parse_postfix(ast.Pointer(tok.pos, name))
+        if tok.is_op("::"):  # ::len(x): the builtin, even where the environment has a "len"
+            self.advance()
+            name = self.cur
+            if name.kind != "ident":
+                raise self.unexpected()
+            self.advance()
+            return self.parse_postfix(self.parse_call(name, []))
         return self.parse_secondary()
 
     def parse_secondary(self) -> ast.Node:
@@ -231,10 +282,41 @@ class _Parser:
         return value
 
     def parse_call(self, name_tok: Token, args: list[ast.Node]) -> ast.Node:
-        if name_tok.value in PREDICATE_BUILTINS:
-            raise self.error(f"builtin '{name_tok.value}' (predicates) is not supported yet", name_tok)
-        args = args + self.parse_arguments()
-        return ast.Call(name_tok.pos, name_tok.value, tuple(args))
+        kinds = PREDICATE_BUILTINS.get(name_tok.value)
+        if kinds is None:
+            args = args + self.parse_arguments()
+            return ast.Call(name_tok.pos, name_tok.value, tuple(args))
+        self.expect_bracket("(")
+        remaining = kinds[len(args):]
+        for i, kind in enumerate(remaining):
+            if self.cur.is_bracket(")"):
+                if kind.endswith("?"):
+                    break
+                raise self.error(f"expected at least {len(remaining)} arguments")
+            if i > 0:
+                self.expect_op(",")
+            args.append(self.parse_predicate() if kind[0] == "p" else self.parse_expression(0))
+        if self.cur.is_op(","):
+            self.advance()
+        self.expect_bracket(")")
+        return ast.Builtin(name_tok.pos, name_tok.value, tuple(args))
+
+    def parse_predicate(self) -> ast.Node:
+        start = self.cur
+        braces = start.is_bracket("{")
+        if braces:
+            self.advance()
+        self.depth += 1
+        if braces:
+            node = self.parse_sequence()
+        else:
+            node = self.parse_expression(0)
+            if self.cur.is_op(";"):
+                raise self.error("wrap predicate with brackets { and }")
+        self.depth -= 1
+        if braces:
+            self.expect_bracket("}")
+        return ast.Predicate(start.pos, node)
 
     def parse_arguments(self) -> list[ast.Node]:
         self.expect_bracket("(")

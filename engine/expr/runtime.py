@@ -12,9 +12,10 @@ from typing import Any
 
 from engine.expr.errors import ExprRuntimeError
 from engine.expr.values import StrMap, go_type
-from engine.gotime import GoTime
+from engine.gotime import GoDuration, GoTime, Month, Weekday
 
 _NUM = (int, float)
+_NAMED_INTS = frozenset({Weekday, Month})
 # Types whose Python attributes must never be reachable from an expression.
 NO_ATTRIBUTES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict, StrMap, set,
                            frozenset})
@@ -36,6 +37,10 @@ def equal(a: Any, b: Any) -> bool:
         return a == b
     if a is None or b is None:
         return a is None and b is None
+    if ta is GoTime and tb is GoTime:
+        return a.unix_ns == b.unix_ns
+    if ta in _NAMED_INTS or tb in _NAMED_INTS:  # time.Weekday(6) != 6 in Go
+        return ta is tb and int(a) == int(b)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
     if ta is str or tb is str:
@@ -54,6 +59,8 @@ def _order(a: Any, b: Any, op: str) -> tuple[Any, Any]:
         return a, b
     if ta is GoTime and tb is GoTime:
         return a.unix_ns, b.unix_ns
+    if ta is GoDuration and tb is GoDuration:
+        return a.ns, b.ns
     raise ExprRuntimeError(f"invalid operation: {go_type(a)} {op} {go_type(b)}")
 
 
@@ -77,34 +84,65 @@ def greater_equal(a: Any, b: Any) -> bool:
     return x >= y
 
 
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def wrap_int(value: int) -> int:
+    """Go's int64 overflow: wrap around (two's complement)."""
+    if _INT_MIN <= value <= _INT_MAX:
+        return value
+    return ((value - _INT_MIN) & 0xFFFF_FFFF_FFFF_FFFF) + _INT_MIN
+
+
 def add(a: Any, b: Any) -> Any:
     ta, tb = type(a), type(b)
     if ta is str and tb is str:
         return a + b
     if ta is int and tb is int:
-        return a + b
+        r = a + b
+        return r if _INT_MIN <= r <= _INT_MAX else wrap_int(r)
     if (ta is int or ta is float) and (tb is int or tb is float):
         return float(a) + float(b)
+    if ta is GoTime and tb is GoDuration:
+        return a.Add(b)
+    if ta is GoDuration and tb is GoTime:
+        return b.Add(a)
+    if ta is GoDuration and tb is GoDuration:
+        return GoDuration(wrap_int(a.ns + b.ns))
     raise ExprRuntimeError(f"invalid operation: {go_type(a)} + {go_type(b)}")
 
 
 def subtract(a: Any, b: Any) -> Any:
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
-        return a - b
+        r = a - b
+        return r if _INT_MIN <= r <= _INT_MAX else wrap_int(r)
     if (ta is int or ta is float) and (tb is int or tb is float):
         return float(a) - float(b)
     if ta is GoTime and tb is GoTime:
-        return a.unix_ns - b.unix_ns
+        return a.Sub(b)
+    if ta is GoTime and tb is GoDuration:
+        return GoTime(a.unix_ns - b.ns, a.offset)
+    if ta is GoDuration and tb is GoDuration:
+        return GoDuration(wrap_int(a.ns - b.ns))
     raise ExprRuntimeError(f"invalid operation: {go_type(a)} - {go_type(b)}")
 
 
 def multiply(a: Any, b: Any) -> Any:
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
-        return a * b
+        r = a * b
+        return r if _INT_MIN <= r <= _INT_MAX else wrap_int(r)
     if (ta is int or ta is float) and (tb is int or tb is float):
         return float(a) * float(b)
+    if ta is GoDuration or tb is GoDuration:
+        x = a.ns if ta is GoDuration else a
+        y = b.ns if tb is GoDuration else b
+        tx, ty = type(x), type(y)
+        if tx is int and ty is int:
+            return GoDuration(wrap_int(x * y))
+        if (tx is int or tx is float) and (ty is int or ty is float):
+            return float(x) * float(y)
     raise ExprRuntimeError(f"invalid operation: {go_type(a)} * {go_type(b)}")
 
 
@@ -142,7 +180,7 @@ def power(a: Any, b: Any) -> float:
 def negate(a: Any) -> Any:
     if not is_number(a):
         raise ExprRuntimeError(f"invalid operation: - {go_type(a)}")
-    return -a
+    return wrap_int(-a) if type(a) is int else -a
 
 
 def plus(a: Any) -> Any:
@@ -201,12 +239,14 @@ def fetch(obj: Any, key: Any) -> Any:
     if t is list or t is tuple or t is str:
         if not is_number(key):
             raise ExprRuntimeError(f"invalid operation: int({go_type(key)})")
+        if t is str:  # Go indexes a string's bytes and gives a byte (uint8)
+            obj = obj.encode("utf-8")
         index = int(key)
         size = len(obj)
         if index < 0:
             index += size
         if index < 0 or index >= size:
-            raise ExprRuntimeError(f"index out of range: {int(key)} (array length is {size})")
+            raise ExprRuntimeError(f"index out of range: {index} (array length is {size})")
         return obj[index]
     if isinstance(obj, Mapping):
         if isinstance(obj, StrMap):
@@ -232,8 +272,11 @@ def get_attribute(obj: Any, name: Any) -> Any:
 
 def slice_(obj: Any, lo: Any, hi: Any) -> Any:
     """expr ``obj[lo:hi]`` on lists and strings, with Go's clamping."""
-    if not isinstance(obj, (list, tuple, str)):
+    if not isinstance(obj, (list, tuple, str, bytes)):
         raise ExprRuntimeError(f"cannot slice {go_type(obj)}")
+    if type(obj) is str and not obj.isascii():  # Go slices a string's bytes
+        raw = obj.encode("utf-8", "surrogateescape")
+        return slice_(raw, lo, hi).decode("utf-8", "surrogateescape")
     size = len(obj)
     a = 0 if lo is None else _to_int(lo)
     b = size if hi is None else _to_int(hi)
@@ -257,3 +300,8 @@ def as_bool(value: Any, what: str) -> bool:
     if type(value) is not bool:
         raise ExprRuntimeError(f"{what} must be bool, not {go_type(value)}")
     return value
+
+
+def go_repr(value: Any) -> str:
+    """A value in an error message (strings quoted, as Go's %q/%v would show them)."""
+    return repr(value) if type(value) is str else str(value)

@@ -21,7 +21,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from engine.gotime import GoTime
+from engine.gotime import GoDuration, GoTime, Month, Weekday
 
 
 class StrMap(dict[str, str]):
@@ -54,6 +54,12 @@ def go_type(value: Any) -> str:
         return "[]interface {}"
     if t is GoTime:
         return "time.Time"
+    if t is GoDuration:
+        return "time.Duration"
+    if t is Weekday:
+        return "time.Weekday"
+    if t is Month:
+        return "time.Month"
     return t.__name__
 
 
@@ -128,7 +134,7 @@ def format_value(value: Any) -> str:
         return "map[" + " ".join(f"{format_value(k)}:{format_value(v)}" for k, v in items) + "]"
     if isinstance(value, (list, tuple)):
         return "[" + " ".join(format_value(v) for v in value) + "]"
-    if t is GoTime:
+    if t is GoTime or t is GoDuration or t is Weekday or t is Month:
         return value.String()
     return str(value)
 

@@ -155,17 +155,21 @@ def test_error_position_on_second_line() -> None:
     assert (info.value.line, info.value.column) == (2, 3)
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("any([1], {# > 0})", "builtin 'any' (predicates) is not supported yet"),
-    ("let x = 1; x", "'let' bindings are not supported yet"),
-    ("if true { 1 } else { 2 }", "'if' expressions are not supported yet"),
-    ("1; 2", "expression sequences (;) are not supported yet"),
-    ("split('a,b', ',')", "builtin 'split' is not supported yet"),
-    ("# > 1", "closures (#) are not supported yet"),
+@pytest.mark.parametrize(("source", "message", "column"), [
+    ("# > 1", 'unexpected token Operator("#")', 1),
+    ("let x = 1 x", 'unexpected token Identifier("x")', 11),
+    ("let 1 = 1; 2", 'unexpected token Number("1")', 5),
+    ("if true { 1 }", "unexpected end of expression", 14),
+    ("if true { 1 } else 2", 'unexpected token Number("2")', 20),
+    ("filter([1], # > 0; 1)", "wrap predicate with brackets { and }", 18),
+    ("all([1])", "expected at least 2 arguments", 8),
+    ("map([1], #foo)", "unknown pointer #foo", 10),
 ])
-def test_later_features_are_clear_compile_errors(source: str, message: str) -> None:
-    with pytest.raises(ExprError, match=message.replace("(", r"\(").replace(")", r"\)")):
+def test_new_constructs_errors_have_positions(source: str, message: str, column: int) -> None:
+    with pytest.raises(ExprError) as info:
         compile_expr(source)
+    assert info.value.message == message
+    assert (info.value.line, info.value.column) == (1, column)
 
 
 def test_empty_expression_is_an_error() -> None:

@@ -26,6 +26,7 @@ from engine.event import Event
 from engine.expr import compile_expr
 from engine.gotime import parse_rfc3339
 from engine.parser import ParserChain
+from engine.runtime import Runtime, RuntimeOptions
 from engine.scenario import load_scenarios
 from engine.spec import ContentError
 
@@ -205,7 +206,8 @@ def test_crowdsec_bucket_fixtures(case: str) -> None:
     listing = (folder / "scenarios.yaml").read_text().replace("{{.TestDirectory}}", str(folder))
     files = [Path(f["filename"]) for f in yaml.safe_load(listing)]
     try:
-        content = Content(ParserChain([]), load_scenarios(files))
+        runtime = Runtime(RuntimeOptions(data_dir=FIXTURES / "leakybucket"))
+        content = Content(ParserChain([]), load_scenarios(files, runtime=runtime), runtime)
     except ContentError as exc:
         if "not supported yet" in str(exc):
             pytest.skip(f"needs a later feature: {str(exc).split(': ', 1)[1]}")
@@ -230,47 +232,5 @@ def test_crowdsec_bucket_fixtures(case: str) -> None:
     assert sorted(got) == sorted(expected)
 
 
-# --- CrowdSec's parser fixtures --------------------------------------------------------------
-
-PARSER_CASES = sorted(p.name for p in (FIXTURES / "parser").iterdir()
-                      if (p / "test.yaml").exists()) if (FIXTURES / "parser").exists() else []
-
-
-def _subset(expected: dict[str, Any], evt: Event) -> bool:
-    """CrowdSec's matchEvent: Stage (when given), Process, Whitelisted and the expected keys."""
-    if expected.get("Stage") and expected["Stage"] != evt.Stage:
-        return False
-    if bool(expected.get("Process", False)) != evt.Process or bool(expected.get("Whitelisted", False)) != evt.Whitelisted:
-        return False
-    return all(str(value) == getattr(evt, name).get(key)
-               for name in ("Parsed", "Meta", "Enriched")
-               for key, value in (expected.get(name) or {}).items())
-
-
-@pytest.mark.skipif(not PARSER_CASES, reason="CrowdSec fixtures are not available")
-@pytest.mark.parametrize("case", PARSER_CASES)
-def test_crowdsec_parser_fixtures(case: str) -> None:
-    from engine.parser import load_parsers
-    folder = FIXTURES / "parser" / case
-    listing = (folder / "parsers.yaml").read_text().replace("{{.TestDirectory}}", str(folder))
-    sources = [(item["stage"], Path(item["filename"])) for item in yaml.safe_load(listing)]
-    try:
-        chain = load_parsers(sources, HUB / "patterns")
-    except ContentError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"needs a later feature: {str(exc).split(': ', 1)[1]}")
-        raise
-    for test_set in yaml.safe_load_all((folder / "test.yaml").read_text()):
-        if not test_set:
-            continue
-        outputs = []
-        for line in test_set["lines"]:
-            evt = Event.from_dict(line)
-            chain.parse(evt)
-            outputs.append(evt)
-        expected = list(test_set["results"])
-        assert len(outputs) == len(expected)
-        for evt in outputs:  # unordered matching, as CrowdSec's test does
-            match = next((i for i, exp in enumerate(expected) if _subset(exp, evt)), None)
-            assert match is not None, f"no expected result matches {evt.to_dict()}"
-            expected.pop(match)
+# CrowdSec's parser fixtures (crowdsec-fixtures/parser) run in test_golden_parser.py, with a runtime
+# (GeoLite2 test databases, data files, stash, fake resolver).

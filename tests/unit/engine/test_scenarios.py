@@ -75,7 +75,7 @@ def test_directories_load_in_name_order(write: Write, tmp_path: Path) -> None:
     (("capacity: 5", "capacity: 5\ncapacty: 5"), "capacty: unknown key"),
     (("capacity: 5", "capacity: 5\ncancel_on: evt.Meta.x == 'y'"), "cancel_on: cancel_on is not supported yet"),
     (("capacity: 5", "capacity: 5\ncondition: len(queue.Queue) > 2"), "condition: conditional buckets"),
-    (("capacity: 5", "capacity: 5\ndata: []"), "data: scenario data files are not supported yet"),
+    (("capacity: 5", "capacity: 5\ndata: [1]"), "data: each entry must be a mapping"),
     (("type: leaky", "type: counter"), "type: bucket type 'counter' is not supported yet"),
     (("type: leaky", "type: leakyy"), "type: unknown bucket type 'leakyy'"),
     (("capacity: 5", "capacity: 0"), "leaky bucket: invalid capacity '0': must be > 0"),
