@@ -18,17 +18,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from engine.event import Event
 from engine.grok import GrokError, GrokLibrary
 from engine.parser.enrich import Enricher, build_enrichers
 from engine.parser.node import Compiler, ParserNode, compile_node, load_node_data
 from engine.parser.statics import StaticError
+from engine.runtime import Runtime
 from engine.spec import ContentError, load_documents
-
-if TYPE_CHECKING:
-    from engine.runtime import Runtime
 
 log = logging.getLogger("crowdstream.engine.parser")
 
@@ -172,8 +169,8 @@ def load_parsers(paths: Sequence[ParserSource], patterns_dir: Path | str | None,
 
     ``runtime`` supplies the expr functions every expression is compiled with, the stash
     caches (``stash`` sections), the data files (``data`` sections) and, through its
-    options, the GeoLite2 files and the reverse-DNS resolver of the enrichers. Without one,
-    the default expr functions are used and ``stash`` / ``data`` sections are errors.
+    options, the GeoLite2 files and the reverse-DNS resolver of the enrichers (a default
+    :class:`Runtime` — no data dir, no resolver — when None).
     Raises :class:`ContentError` naming the file and key of any problem.
     """
     library = grok if grok is not None else GrokLibrary()
@@ -182,12 +179,10 @@ def load_parsers(paths: Sequence[ParserSource], patterns_dir: Path | str | None,
             library.add_dir(patterns_dir)
         except GrokError as exc:
             raise ContentError(str(exc)) from None
+    runtime = runtime if runtime is not None else Runtime()
     if enrichers is None:
-        enrichers = build_enrichers(runtime.options if runtime is not None else None)
-    if runtime is not None:
-        ctx = Compiler(library, enrichers, runtime.functions, runtime)
-    else:
-        ctx = Compiler(library, enrichers)
+        enrichers = build_enrichers(runtime.options)
+    ctx = Compiler(library, enrichers, runtime)
     nodes: list[ParserNode] = []
     for stage, file in stage_files(paths):
         for doc in load_documents(file):

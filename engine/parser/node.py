@@ -26,15 +26,16 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.durations import DurationError, parse_duration
 from engine.event import OVFLW, Event
-from engine.expr import DEFAULT_FUNCTIONS, CompiledExpr, ExprError, Function, compile_expr
+from engine.expr import CompiledExpr, ExprError, compile_expr
 from engine.grok import GrokError, GrokLibrary, GrokPattern
 from engine.parser.enrich import Enricher
 from engine.parser.statics import Static, compile_statics, go_float
+from engine.runtime import Runtime
 from engine.spec import ContentError, Fields
 
 log = logging.getLogger("crowdstream.engine.parser")
@@ -52,17 +53,16 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True, slots=True)
 class Compiler:
-    """What compiling nodes needs: the shared grok namespace, enrichers, expr functions and
-    the runtime that owns stash caches and data files (None: neither is available)."""
+    """What compiling nodes needs: the shared grok namespace, the enrichers and the runtime
+    (expr functions, stash caches, data files)."""
 
     grok: GrokLibrary
     enrichers: Mapping[str, Enricher]
-    functions: Mapping[str, Function] = field(default_factory=lambda: DEFAULT_FUNCTIONS)
-    runtime: Any = None
+    runtime: Runtime
 
     def expr(self, spec: Fields, key: str, source: str) -> CompiledExpr:
         try:
-            return compile_expr(source, functions=self.functions, names=("evt",))
+            return compile_expr(source, functions=self.runtime.functions, names=("evt",))
         except ExprError as exc:
             raise spec.error(key, f"invalid expression: {exc}") from None
 
@@ -104,7 +104,7 @@ class Stash:
     name: str
     key: CompiledExpr
     value: CompiledExpr
-    runtime: Any  # its ``stash.set(name, key, value, now_ns=…)``, at ``event_time_ns``
+    runtime: Runtime  # its ``stash.set(name, key, value, now_ns=…)``, at ``event_time_ns``
 
     def apply(self, env: Mapping[str, Any]) -> None:
         try:
@@ -232,13 +232,10 @@ class ParserNode:
         return True
 
 
-def compile_node(spec: Fields, stage: str, grok: GrokLibrary | Compiler,
-                 enrichers: Mapping[str, Enricher] | None = None,
+def compile_node(spec: Fields, stage: str, ctx: Compiler,
                  parent_name: str | None = None, parent_debug: bool = False) -> ParserNode:
     """Validate and compile one node (and its children) of ``stage``; a child without a name
-    is called ``child-<parent name>``, as in CrowdSec. ``grok`` is a :class:`Compiler` (or,
-    for simple uses, a bare grok library with ``enrichers``)."""
-    ctx = grok if isinstance(grok, Compiler) else Compiler(grok, enrichers or {})
+    is called ``child-<parent name>``, as in CrowdSec."""
     spec.check(NODE_KEYS)
     name = spec.str("name") or (f"child-{parent_name}" if parent_name is not None else "")
     onsuccess = spec.str("onsuccess") or "continue"
@@ -259,7 +256,7 @@ def compile_node(spec: Fields, stage: str, grok: GrokLibrary | Compiler,
     stashes = tuple(_compile_stash(s, ctx) for s in spec.maps("stash"))
     children = tuple(compile_node(child, stage, ctx, parent_name=name, parent_debug=debug)
                      for child in spec.maps("nodes"))
-    statics = compile_statics(spec.maps("statics"), ctx.enrichers, functions=ctx.functions)
+    statics = compile_statics(spec.maps("statics"), ctx.enrichers, functions=ctx.runtime.functions)
     whitelist = _compile_whitelist(spec.map("whitelist"), ctx)
     if grok_step is None and not children and not statics and whitelist is None:
         raise spec.error("", "node is empty (it needs a grok, child nodes, statics or a whitelist)")
@@ -275,11 +272,8 @@ def load_node_data(spec: Fields, ctx: Compiler) -> None:
     entries = spec.any("data")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise spec.error("data", "expected a list of mappings")
-    load = getattr(ctx.runtime, "load_data", None)
-    if load is None:
-        raise spec.error("data", "data files need a runtime (load_parsers(..., runtime=...))")
     try:
-        load(entries, str(spec.path))
+        ctx.runtime.load_data(entries, str(spec.path))
     except ContentError:
         raise
     except Exception as exc:  # noqa: BLE001 - CrowdSec logs data loading errors
@@ -326,10 +320,7 @@ def _compile_stash(spec: Fields, ctx: Compiler) -> Stash:
         raise spec.error("ttl", str(exc)) from None
     size = spec.int("size") or 100
     strategy = spec.str("strategy") or "LRU"
-    stash = getattr(ctx.runtime, "stash", None)
-    if stash is None:
-        raise spec.error("", "stash needs a runtime (load_parsers(..., runtime=...))")
-    stash.configure(name, ttl_ns=ttl_ns, size=size, strategy=strategy)
+    ctx.runtime.stash.configure(name, ttl_ns=ttl_ns, size=size, strategy=strategy)
     return Stash(name, key, value, ctx.runtime)
 
 
@@ -352,5 +343,5 @@ def _compile_grok(spec: Fields | None, ctx: Compiler) -> GrokStep | None:
     except GrokError as exc:
         raise spec.error("name" if name else "pattern", str(exc)) from None
     expression = ctx.expr(spec, "expression", source) if source else None
-    statics = compile_statics(spec.maps("statics"), ctx.enrichers, functions=ctx.functions, grok=True)
+    statics = compile_statics(spec.maps("statics"), ctx.enrichers, functions=ctx.runtime.functions, grok=True)
     return GrokStep(name or pattern, compiled, apply_on, expression, statics)
