@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crowdstream.commands import hubtools
 from crowdstream.config import Config, ConfigError, dump_config, load_config
 from crowdstream.logs import setup_logging
 
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("names", nargs="+")
     for action in bouncers_sub.choices.values():
         action.add_argument("-o", "--output", choices=("human", "json", "raw"), default=None)
+
+    hubtools.register(sub)  # hub, hubtest, explain: content tooling, no config.yaml needed
     return parser
 
 
@@ -61,6 +64,11 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in hubtools.COMMANDS:
+        try:
+            return hubtools.run(args)
+        except KeyboardInterrupt:
+            return 130
     try:
         path = _config_path(args)
         config = load_config(path)

@@ -1,0 +1,310 @@
+"""What hub test asserts see: parser results and overflows, shaped like CrowdSec's dumps.
+
+* Parser results (``parser-dump.yaml``): ``results[stage][node]`` → list of
+  :class:`ParserResult` (``Idx``, ``Evt``, ``Success``), recorded by :class:`ParserCollector`
+  for every node tried. ``results["success"]`` is always ``{"": []}``. Maps read a missing key
+  as Go's zero value (an empty map, an empty list), as expr does on typed Go maps.
+* Snapshots go through what the YAML round trip of the dump does (yaml.v3 Marshal then
+  Unmarshal): a float in ``Unmarshaled`` that Go prints without exponent or fraction (``200``)
+  comes back as an int, others stay floats, nested objects become plain maps.
+* Scenario results (``bucket-dump.yaml``): a list of overflow :class:`Event` (``Type``
+  OVFLW) whose ``Overflow`` is a :class:`RuntimeAlert` with ``Sources``, ``Alert``
+  (``models.Alert``: ``Events[i].GetMeta(k)``, ``GetScenario()``, ``GetEventsCount()``…),
+  ``Whitelisted`` and ``Reprocess``; ordered by :func:`sort_overflows`.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
+from typing import Any
+
+from engine.event import OVFLW, Event, Line
+from engine.expr.values import StrMap, format_float
+from engine.gotime import GoTime, TimeParseError, parse_rfc3339
+from engine.hubtest.gosort import go_sort
+
+_INT_TEXT = re.compile(r"-?[0-9]+\Z")
+
+
+class GoMap(dict):  # type: ignore[type-arg]
+    """A typed Go map: reading a missing key yields the element type's zero value."""
+
+    __slots__ = ("_zero",)
+
+    def __init__(self, data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (),
+                 zero: Callable[[], Any] = lambda: None) -> None:
+        super().__init__(data)
+        self._zero = zero
+
+    def __missing__(self, key: Any) -> Any:
+        return self._zero()
+
+    def get(self, key: Any, default: Any = None) -> Any:  # noqa: ARG002 - Go semantics
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            return self._zero()
+        except TypeError:
+            return self._zero()
+
+
+# --- the YAML round trip -----------------------------------------------------------------
+
+def yaml_float(value: float) -> int | float:
+    """A float64 after yaml.v3 Marshal/Unmarshal: Go prints it with ``strconv 'g'``
+    (shortest); a plain integer text then decodes as an int."""
+    if math.isnan(value) or math.isinf(value):
+        return value
+    text = format_float(value)
+    if _INT_TEXT.match(text):
+        return int(text)
+    return value
+
+
+def yaml_round_trip(value: Any) -> Any:
+    """``value`` as a ``map[string]any`` field reads back after the dump's YAML round trip."""
+    t = type(value)
+    if t is float:
+        return yaml_float(value)
+    if t is int:  # Go decodes every JSON number as float64
+        try:
+            return yaml_float(float(value))
+        except OverflowError:
+            return value
+    if t is str or t is bool or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {(k if isinstance(k, str) else str(k)): yaml_round_trip(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [yaml_round_trip(v) for v in value]
+    return value
+
+
+def snapshot(evt: Event) -> Event:
+    """A deep copy of ``evt`` as the parser dump reloads it."""
+    copy = Event()
+    copy.Type = evt.Type
+    copy.ExpectMode = evt.ExpectMode
+    copy.Whitelisted = evt.Whitelisted
+    copy.WhitelistReason = evt.WhitelistReason
+    copy.Stage = evt.Stage
+    line = evt.Line
+    copy.Line = Line(line.Raw, line.Src, line.Time, dict(line.Labels), line.Process, line.Module)
+    copy.Parsed = StrMap(evt.Parsed)
+    copy.Enriched = StrMap(evt.Enriched)
+    copy.Meta = StrMap(evt.Meta)
+    copy.Unmarshaled = yaml_round_trip(evt.Unmarshaled) if evt.Unmarshaled else {}
+    copy.Time = evt.Time
+    copy.StrTime = evt.StrTime
+    copy.StrTimeFormat = evt.StrTimeFormat
+    copy.MarshaledTime = evt.MarshaledTime
+    copy.Process = evt.Process
+    copy.Overflow = deepcopy(evt.Overflow) if evt.Overflow is not None else None
+    return copy
+
+
+# --- parser results ----------------------------------------------------------------------
+
+class ParserResult:
+    """``dumps.ParserResult``."""
+
+    __slots__ = ("Idx", "Evt", "Success")
+
+    def __init__(self, Idx: int, Evt: Event, Success: bool) -> None:  # noqa: N803
+        self.Idx = Idx
+        self.Evt = Evt
+        self.Success = Success
+
+    def __repr__(self) -> str:
+        return f"ParserResult(Idx={self.Idx}, Success={self.Success})"
+
+
+def _node_map() -> GoMap:
+    return GoMap(zero=list)
+
+
+class ParserCollector:
+    """Records a snapshot after every node tried (the observer of ``ParserChain.parse``)."""
+
+    def __init__(self) -> None:
+        self.results: GoMap = GoMap(zero=_node_map)
+        self.results["success"] = GoMap({"": []}, zero=list)
+        self.index = 0  # number of the event being parsed (``Idx``)
+
+    def observe(self, stage: str, node: str, evt: Event, success: bool) -> None:
+        nodes = dict.get(self.results, stage)
+        if nodes is None:
+            nodes = self.results[stage] = _node_map()
+        entries = dict.get(nodes, node)
+        if entries is None:
+            entries = nodes[node] = []
+        entries.append(ParserResult(self.index, snapshot(evt), bool(success)))
+
+
+# --- overflows ---------------------------------------------------------------------------
+
+class Source:
+    """``models.Source``."""
+
+    __slots__ = ("AsName", "AsNumber", "Cn", "IP", "Latitude", "Longitude", "Range", "Scope", "Value")
+    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
+    GO_FIELDS = frozenset(__slots__)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.AsName = str(data.get("as_name", ""))
+        self.AsNumber = str(data.get("as_number", ""))
+        self.Cn = str(data.get("cn", ""))
+        self.IP = str(data.get("ip", ""))
+        self.Latitude = float(data.get("latitude", 0.0))
+        self.Longitude = float(data.get("longitude", 0.0))
+        self.Range = str(data.get("range", ""))
+        self.Scope = str(data.get("scope", ""))
+        self.Value = str(data.get("value", ""))
+
+    def GetScope(self) -> str:  # noqa: N802
+        return self.Scope
+
+    def GetValue(self) -> str:  # noqa: N802
+        return self.Value
+
+    def GetAsNumberName(self) -> str:  # noqa: N802
+        return f"{self.AsNumber} {self.AsName}".strip() if self.AsNumber or self.AsName else ""
+
+
+class MetaItem:
+    """One ``{Key, Value}`` of an alert event's ``Meta``."""
+
+    __slots__ = ("Key", "Value")
+    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
+    GO_FIELDS = frozenset(__slots__)
+
+    def __init__(self, Key: str, Value: str) -> None:  # noqa: N803
+        self.Key = Key
+        self.Value = Value
+
+
+class AlertEvent:
+    """``models.Event``: an event of an alert (meta sorted by key)."""
+
+    __slots__ = ("Meta", "Timestamp")
+    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
+    GO_FIELDS = frozenset(__slots__)
+
+    def __init__(self, meta: Iterable[MetaItem], timestamp: str) -> None:
+        self.Meta = list(meta)
+        self.Timestamp = timestamp
+
+    def GetMeta(self, key: str) -> str:  # noqa: N802
+        for item in self.Meta:
+            if item.Key == key:
+                return item.Value
+        return ""
+
+
+class Alert:
+    """``models.Alert`` (the fields hub tests and postoverflows read)."""
+
+    __slots__ = ("Capacity", "Decisions", "Events", "EventsCount", "Labels", "Leakspeed",
+                 "MachineID", "Message", "Meta", "Remediation", "Scenario", "ScenarioHash",
+                 "ScenarioVersion", "Simulated", "Source", "StartAt", "StopAt", "UUID")
+    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
+    GO_FIELDS = frozenset(__slots__)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.Capacity = int(data.get("capacity", 0))
+        self.Decisions: list[Any] = []
+        self.Events = [AlertEvent((MetaItem(m["key"], m["value"]) for m in e.get("meta") or ()),
+                                  str(e.get("timestamp", ""))) for e in data.get("events") or ()]
+        self.EventsCount = int(data.get("events_count", 0))
+        self.Labels = data.get("labels")
+        self.Leakspeed = str(data.get("leakspeed", ""))
+        self.MachineID = ""
+        self.Message = str(data.get("message", ""))
+        self.Meta: list[MetaItem] = []
+        self.Remediation = bool(data.get("remediation", False))
+        self.Scenario = str(data.get("scenario", ""))
+        self.ScenarioHash = str(data.get("scenario_hash", ""))
+        self.ScenarioVersion = str(data.get("scenario_version", ""))
+        self.Simulated = bool(data.get("simulated", False))
+        self.Source = Source(data.get("source") or {})
+        self.StartAt = str(data.get("start_at", ""))
+        self.StopAt = str(data.get("stop_at", ""))
+        self.UUID = str(data.get("uuid", ""))
+
+    def GetScenario(self) -> str:  # noqa: N802
+        return self.Scenario
+
+    def GetEventsCount(self) -> int:  # noqa: N802
+        return self.EventsCount
+
+    def GetScope(self) -> str:  # noqa: N802
+        return self.Source.Scope
+
+    def GetValue(self) -> str:  # noqa: N802
+        return self.Source.Value
+
+    def GetMessage(self) -> str:  # noqa: N802
+        return self.Message
+
+    def GetStartAt(self) -> str:  # noqa: N802
+        return self.StartAt
+
+    def GetStopAt(self) -> str:  # noqa: N802
+        return self.StopAt
+
+
+def _zero_source() -> Source:
+    """A missing key of ``Sources`` (a ``map[string]models.Source``) reads as an empty Source."""
+    return Source({})
+
+
+class RuntimeAlert:
+    """``types.RuntimeAlert``: an overflow with its sources and alert(s)."""
+
+    __slots__ = ("Mapkey", "BucketId", "Whitelisted", "Reprocess", "Sources", "Alert", "APIAlerts")
+    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
+    GO_FIELDS = frozenset(__slots__)
+
+    def __init__(self, alerts: list[dict[str, Any]], mapkey: str, reprocess: bool) -> None:
+        self.Mapkey = mapkey
+        self.BucketId = ""
+        self.Whitelisted = False
+        self.Reprocess = reprocess
+        self.APIAlerts = [Alert(a) for a in alerts]
+        self.Sources = GoMap(((a.Source.Value, a.Source) for a in self.APIAlerts), zero=_zero_source)
+        self.Alert: Alert | None = self.APIAlerts[0] if self.APIAlerts else None
+
+    def GetSources(self) -> list[str]:  # noqa: N802
+        return list(self.Sources)
+
+
+def overflow_event(alerts: list[dict[str, Any]], mapkey: str, reprocess: bool) -> Event:
+    """The ``OVFLW`` event of an overflow (``MarshaledTime``/``Time`` = the overflow time)."""
+    evt = Event()
+    evt.Type = OVFLW
+    evt.Process = True
+    evt.Overflow = RuntimeAlert(alerts, mapkey, reprocess)
+    stop = alerts[0].get("stop_at", "") if alerts else ""
+    evt.MarshaledTime = stop
+    if stop:
+        try:
+            evt.Time = parse_rfc3339(stop)
+        except TimeParseError:
+            evt.Time = GoTime.zero()
+    return evt
+
+
+def overflow_sort_key(evt: Event) -> str:
+    ovf = evt.Overflow
+    scenario = ovf.Alert.GetScenario() if ovf is not None and ovf.Alert is not None else ""
+    return scenario + "@".join(ovf.GetSources() if ovf is not None else ())
+
+
+def sort_overflows(events: list[Event]) -> list[Event]:
+    """cscli ``LoadScenarioDump``: ``sort.Sort`` descending by scenario + sources, from
+    emission order (an insertion sort, so stable, up to 12 overflows; pdqsort above)."""
+    keyed = [(overflow_sort_key(e), e) for e in events]
+    go_sort(keyed, lambda x, y: x[0] > y[0])
+    return [e for _, e in keyed]
