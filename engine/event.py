@@ -137,7 +137,8 @@ class Event:
     # --- statics ``target:`` ----------------------------------------------------------
     def set_target(self, target: str, value: str) -> bool:
         """CrowdSec ``SetTargetByName``: write a string field or map entry by dotted name
-        (``evt.StrTime``, ``Parsed.x``, ``Line.Labels.y``); False if it is not writable."""
+        (``evt.StrTime``, ``Parsed.x``, ``Line.Labels.y``, ``Overflow.Alert.Source.Value``);
+        False if it is not writable."""
         if target.startswith("evt."):
             target = target[4:]
         parts = target.split(".")
@@ -146,7 +147,7 @@ class Event:
             if isinstance(obj, dict):
                 obj[name] = value
                 return True
-            if name not in _FIELDS.get(type(obj), ()):
+            if name not in go_fields(obj):
                 return False
             if i == len(parts) - 1:
                 if not isinstance(getattr(obj, name), str):
@@ -243,6 +244,12 @@ def _time(value: Any) -> GoTime:
 _FIELDS: dict[type, frozenset[str]] = {
     Event: frozenset({"Type", "ExpectMode", "Whitelisted", "WhitelistReason", "Stage", "Line",
                       "Parsed", "Enriched", "Unmarshaled", "Time", "StrTime", "StrTimeFormat",
-                      "MarshaledTime", "Process", "Meta"}),
+                      "MarshaledTime", "Process", "Meta", "Overflow"}),
     Line: frozenset({"Raw", "Src", "Time", "Labels", "Process", "Module"}),
 }
+
+
+def go_fields(obj: Any) -> frozenset[str]:
+    """The Go field names ``target:`` may walk through on ``obj``: the Event model's own, or
+    those an object declares in a ``GO_FIELDS`` class attribute (overflows, alerts)."""
+    return _FIELDS.get(type(obj)) or getattr(type(obj), "GO_FIELDS", frozenset())
