@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.durations import DurationError, parse_duration
+from engine import gojson
 from engine.expr.errors import ExprRuntimeError
 from engine.expr.runtime import NO_ATTRIBUTES as _PLAIN
 from engine.expr.runtime import equal, wrap_int
@@ -353,88 +353,18 @@ def _median(*args: Any) -> float:
     return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                 "\b": "\\b", "\f": "\\f", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _json_string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        esc = _JSON_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _json_float(value: float) -> str:
-    """Go's encoding/json float64: shortest digits, ``e`` form below 1e-6 and from 1e21."""
-    if value != value or value in (math.inf, -math.inf):
-        raise ExprRuntimeError(f"json: unsupported value: {format_value(value)}")
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value)) if value or math.copysign(1, value) > 0 else "-0"
-    text = repr(value)
-    if abs(value) < 1e-6 or abs(value) >= 1e21:
-        mant, _, exp = f"{value:e}".partition("e") if "e" not in text else text.partition("e")
-        sign = "-" if exp.startswith("-") else "+"
-        return f"{mant}e{sign}{int(exp.lstrip('+-')):d}"
-    return text
-
-
-def _json(value: Any, indent: str) -> str:
-    """Go ``json.MarshalIndent(v, "", "  ")`` of expr values: map keys sorted, ``<>&``
-    escaped, numbers as Go writes them."""
-    if value is None:
-        return "null"
-    t = type(value)
-    if t is bool:
-        return "true" if value else "false"
-    if t is int:
-        return str(value)
-    if t is float:
-        return _json_float(value)
-    if t is str:
-        return _json_string(value)
-    if t is GoTime:
-        return _json_string(value.marshal_text())
-    if t is GoDuration:
-        return str(value.ns)
-    if t is Weekday or t is Month:
-        return str(int(value))
-    inner = indent + "  "
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        items = sorted(((format_value(k), v) for k, v in value.items()), key=lambda kv: kv[0])
-        body = ",\n".join(f"{inner}{_json_string(k)}: {_json(v, inner)}" for k, v in items)
-        return "{\n" + body + "\n" + indent + "}"
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        body = ",\n".join(inner + _json(v, inner) for v in value)
-        return "[\n" + body + "\n" + indent + "]"
-    raise ExprRuntimeError(f"json: unsupported type: {go_type(value)}")
-
-
 def _to_json(value: Any) -> str:
-    return _json(value, "")
+    try:
+        return gojson.dumps(value, "  ")
+    except ValueError as exc:
+        raise ExprRuntimeError(str(exc)) from None
 
 
 def _from_json(text: Any) -> Any:
     try:
-        # Go decodes every JSON number into a float64
-        return json.loads(_str_arg(text, "fromJSON"), parse_int=float, parse_constant=_reject_constant)
+        return gojson.loads(_str_arg(text, "fromJSON"))
     except ValueError as exc:
         raise ExprRuntimeError(f"invalid JSON: {exc}") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid character {name[:1]!r} looking for beginning of value")
 
 
 def _to_base64(s: Any) -> str:

@@ -9,15 +9,13 @@ number is a float64. ``ToJsonString`` encodes like ``json.Marshal``.
 from __future__ import annotations
 
 import json
-import math
 import re
-from decimal import Decimal
 from typing import Any
 
+from engine import gojson
 from engine.expr.errors import ExprRuntimeError
 from engine.expr.functions import Function
-from engine.expr.values import StrMap, format_float
-from engine.gotime import GoDuration, GoTime
+from engine.expr.values import StrMap
 from engine.helpers._args import GO_SPACE, mapping, string
 
 
@@ -234,7 +232,7 @@ def _typed(blob: Any, target: Any, func: str, kind: str) -> Any:
         raw, found = json_get(blob, _split_target(target))
         if found != kind:
             return None
-        return go_json_loads(raw)
+        return gojson.loads(raw)
     except (_NotFound, _Malformed, ValueError):
         return None
 
@@ -248,84 +246,10 @@ def json_extract_object(blob: Any, target: Any) -> dict[str, Any] | None:
     return _typed(blob, target, "JsonExtractObject", "object")
 
 
-# --- encoding/json ------------------------------------------------------------------------
-
-def _go_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"cannot unmarshal number {text} into float64")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"invalid character in JSON: {name}")
-
-
-def go_json_loads(text: str) -> Any:
-    """``json.Unmarshal`` into ``interface{}``: objects → dict, numbers → float."""
-    return json.loads(text, parse_int=_go_float, parse_float=_go_float,
-                      parse_constant=_no_constant)
-
-
-def _go_json_float(value: float) -> str:
-    """encoding/json's float64: plain digits, exponent form below 1e-6 and from 1e21."""
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError(f"json: unsupported value: {format_float(value)}")
-    a = abs(value)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        mant, _, exp = format_float(value, "e").partition("e")
-        if exp[0] == "-" and len(exp) == 3 and exp[1] == "0":
-            exp = "-" + exp[2]
-        return f"{mant}e{exp}"
-    return format(Decimal(repr(value)).normalize(), "f")
-
-
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                 "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_JSON_SPECIAL = re.compile('["\\\\\x00-\x1f<>&\u2028\u2029]')
-
-
-def _json_string(s: str) -> str:
-    def sub(m: re.Match[str]) -> str:
-        c = m.group()
-        return _JSON_ESCAPES.get(c) or f"\\u{ord(c):04x}"
-    return '"' + _JSON_SPECIAL.sub(sub, s) + '"'
-
-
-def go_json_dumps(value: Any) -> str:
-    """``json.Marshal``: compact, map keys sorted, ``<>&`` escaped; raises ValueError for
-    what Go cannot encode (NaN, ±Inf, functions)."""
-    if value is None:
-        return "null"
-    t = type(value)
-    if t is str:
-        return _json_string(value)
-    if t is bool:
-        return "true" if value else "false"
-    if t is int:
-        return str(value)
-    if t is float:
-        return _go_json_float(value)
-    if isinstance(value, dict):
-        items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(f"{_json_string(k)}:{go_json_dumps(v)}" for k, v in items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(go_json_dumps(v) for v in value) + "]"
-    if t is GoTime:
-        return _json_string(value.marshal_text())
-    if t is GoDuration:
-        return str(value.ns)
-    to_json = getattr(value, "to_json", None)
-    if callable(to_json):
-        return go_json_dumps(to_json())
-    raise ValueError(f"json: unsupported type: {t.__name__}")
-
-
 def to_json_string(value: Any) -> str:
     """CrowdSec ``ToJsonString``: ``json.Marshal`` as a string, ``""`` when it fails."""
     try:
-        return go_json_dumps(value)
+        return gojson.dumps(value)
     except (ValueError, RecursionError):
         return ""
 
@@ -337,7 +261,7 @@ def unmarshal_json(blob: Any, target: Any, key: Any) -> None:
     target = mapping(target, "UnmarshalJSON", 1)
     key = string(key, "UnmarshalJSON", 2)
     try:
-        target[key] = go_json_loads(blob)
+        target[key] = gojson.loads(blob)
     except (ValueError, RecursionError) as exc:
         raise ExprRuntimeError(f"UnmarshalJSON: {exc}") from None
     return None

@@ -24,9 +24,7 @@ nothing. The files are opened on first use; no reader is shared between contents
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -34,6 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from engine import gojson
 from engine.event import TIMEMACHINE, Event
 from engine.gotime import GoTime, Layout
 
@@ -123,27 +122,11 @@ def enrich_parse_date(value: str, evt: Event, now: Callable[[], float] | None = 
 
 # --- UnmarshalJSON ------------------------------------------------------------------------
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON value {name}")
-
-
-def _go_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number {text} out of range")
-    return value
-
-
-def decode_json(text: str) -> Any:
-    """JSON as Go's ``encoding/json`` decodes it into ``any``: every number a float."""
-    return json.loads(text, parse_int=_go_float, parse_float=_go_float, parse_constant=_no_constant)
-
-
 def enrich_unmarshal_json(value: str, evt: Event) -> None:
     """``UnmarshalJSON``: merge the JSON object of ``evt.Line.Raw`` into ``evt.Unmarshaled``
     (Go decodes into the existing map). Invalid JSON or a non-object changes nothing."""
     try:
-        data = decode_json(evt.Line.Raw)
+        data = gojson.loads(evt.Line.Raw)
     except (ValueError, RecursionError) as exc:
         log.debug("UnmarshalJSON: could not parse JSON: %s", exc)
         return None
