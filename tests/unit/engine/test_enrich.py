@@ -10,8 +10,9 @@ from engine.gotime import GoTime
 from engine.parser.enrich import (ENRICHERS, GeoIP, build_enrichers,
                                   enrich_parse_date, parse_date)
 from engine.runtime import RuntimeOptions
+from tests.support.shared import FIXTURES as SHARED_FIXTURES
 
-MMDB = Path("/work/shared/crowdsec-fixtures/parser")
+MMDB = SHARED_FIXTURES / "parser"
 needs_mmdb = pytest.mark.skipif(not (MMDB / "GeoLite2-City.mmdb").exists(), reason="GeoLite2 test files missing")
 
 

@@ -1,4 +1,4 @@
-"""Golden checks against CrowdSec's own expectations (skipped when /work/shared is absent).
+"""Golden checks against CrowdSec's own expectations (skipped when ../shared is absent).
 
 * hub tests (``crowdsec-hub/tests/<name>``): the hub's sshd parsers and ssh scenarios run
   unchanged over the test's log; the lines of ``parser.assert`` / ``scenario.assert`` that
@@ -29,9 +29,10 @@ from engine.parser import ParserChain
 from engine.runtime import Runtime, RuntimeOptions
 from engine.scenario import load_scenarios
 from engine.spec import ContentError
+from tests.support.shared import HUB as SHARED_HUB, FIXTURES as SHARED_FIXTURES
 
-HUB = Path("/work/shared/crowdsec-hub")
-FIXTURES = Path("/work/shared/crowdsec-fixtures")
+HUB = SHARED_HUB
+FIXTURES = SHARED_FIXTURES
 NOW = float(calendar.timegm((2026, 8, 22, 18, 3, 54)))  # CROWDSTREAM_NOW of the hub snapshot
 
 pytestmark = pytest.mark.skipif(not HUB.exists(), reason="the shared CrowdSec hub is not available")

@@ -22,9 +22,10 @@ from engine.expr.values import StrMap
 from engine.parser import load_parsers
 from engine.runtime import Runtime, RuntimeOptions
 from engine.spec import ContentError
+from tests.support.shared import HUB as SHARED_HUB, FIXTURES as SHARED_FIXTURES
 
-FIXTURES = Path("/work/shared/crowdsec-fixtures/parser")
-PATTERNS = Path("/work/shared/crowdsec-hub/patterns")
+FIXTURES = SHARED_FIXTURES / "parser"
+PATTERNS = SHARED_HUB / "patterns"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "test.yaml").exists()) if FIXTURES.exists() else []
 DNS = {"1.1.1.1": "one.one.one.one."}
 

@@ -8,8 +8,9 @@ import pytest
 from engine import re2
 from engine.grok import GrokError, GrokLibrary
 from engine.spec import load_documents
+from tests.support.shared import HUB as SHARED_HUB
 
-HUB = Path("/work/shared/crowdsec-hub")
+HUB = SHARED_HUB
 
 
 def lib(**patterns: str) -> GrokLibrary:

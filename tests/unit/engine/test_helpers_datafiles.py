@@ -9,8 +9,9 @@ import pytest
 from engine.expr import compile_expr
 from engine.runtime import Runtime, RuntimeOptions
 from engine.spec import ContentError
+from tests.support.shared import HUB as SHARED_HUB
 
-HUB_DATA = Path("/work/shared/crowdsec-hub/data")
+HUB_DATA = SHARED_HUB / "data"
 needs_hub = pytest.mark.skipif(not HUB_DATA.is_dir(), reason="shared hub data not available")
 
 

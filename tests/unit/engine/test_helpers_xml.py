@@ -9,9 +9,10 @@ import pytest
 from engine.expr import compile_expr
 from engine.helpers.xmlpath import XMLPath, XMLPathError, parse_document
 from engine.runtime import Runtime
+from tests.support.shared import HUB as SHARED_HUB
 
 RUNTIME = Runtime()
-HUB_TESTS = Path("/work/shared/crowdsec-hub/tests")
+HUB_TESTS = SHARED_HUB / "tests"
 
 
 def ev(source: str, **env: Any) -> Any:
