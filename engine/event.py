@@ -120,7 +120,7 @@ class Event:
         out.WhitelistReason = self.WhitelistReason
         out.Stage = self.Stage
         line = self.Line
-        out.Line = Line(line.Raw, line.Src, line.Time, line.Labels, line.Process, line.Module)
+        out.Line = Line(line.Raw, line.Src, line.Time, dict(line.Labels), line.Process, line.Module)
         out.Parsed = StrMap(self.Parsed)
         out.Enriched = StrMap(self.Enriched)
         out.Meta = StrMap(self.Meta)

@@ -17,11 +17,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from copy import deepcopy
 from typing import Any
 
-from engine.event import OVFLW, Event, Line
-from engine.expr.values import StrMap, format_float
+from engine.event import OVFLW, Event
+from engine.expr.values import format_float
 from engine.gotime import GoTime, TimeParseError, parse_rfc3339
 from engine.hubtest.gosort import go_sort
 
@@ -83,25 +82,10 @@ def yaml_round_trip(value: Any) -> Any:
 
 
 def snapshot(evt: Event) -> Event:
-    """A deep copy of ``evt`` as the parser dump reloads it."""
-    copy = Event()
-    copy.Type = evt.Type
-    copy.ExpectMode = evt.ExpectMode
-    copy.Whitelisted = evt.Whitelisted
-    copy.WhitelistReason = evt.WhitelistReason
-    copy.Stage = evt.Stage
-    line = evt.Line
-    copy.Line = Line(line.Raw, line.Src, line.Time, dict(line.Labels), line.Process, line.Module)
-    copy.Parsed = StrMap(evt.Parsed)
-    copy.Enriched = StrMap(evt.Enriched)
-    copy.Meta = StrMap(evt.Meta)
-    copy.Unmarshaled = yaml_round_trip(evt.Unmarshaled) if evt.Unmarshaled else {}
-    copy.Time = evt.Time
-    copy.StrTime = evt.StrTime
-    copy.StrTimeFormat = evt.StrTimeFormat
-    copy.MarshaledTime = evt.MarshaledTime
-    copy.Process = evt.Process
-    copy.Overflow = deepcopy(evt.Overflow) if evt.Overflow is not None else None
+    """A deep copy of ``evt`` as the parser dump reloads it (``Unmarshaled`` through YAML)."""
+    copy = evt.snapshot()
+    if copy.Unmarshaled:
+        copy.Unmarshaled = yaml_round_trip(copy.Unmarshaled)
     return copy
 
 
