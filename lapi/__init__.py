@@ -5,7 +5,7 @@ Layout (each layer only imports the ones above it):
 * ``settings``, ``clock``, ``gotime``, ``iprange``, ``scopes``, ``errors``, ``metrics`` —
   plain values, parsing and formats;
 * ``db`` — SQLAlchemy models, engine/session set-up, the change sequence;
-* ``alertview``, ``profiles`` — CrowdSec profiles (expr filters) turning alerts into decisions;
+* ``profiles`` — CrowdSec profiles (expr filters) turning alerts into decisions;
 * ``ingest`` — the one alert ingestion path (Kafka consumer and, later, ``POST /v1/alerts``);
 * ``decisions``, ``stream``, ``bouncers`` — queries, the exact bouncer stream, API keys;
 * ``web``, ``routes``, ``app``, ``consumer``, ``server`` — HTTP, Kafka and process wiring.

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from lapi.alertview import AlertView
+from engine.models import Alert
 from lapi.errors import ProfileError
 from lapi.gotime import TimeFormatError, parse_duration_ns
 
@@ -145,7 +145,7 @@ class Profiles:
     def decide(self, alert: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Decisions for an alert that carries none; ProfileError when a filter fails on a
         profile without an ``on_error`` policy."""
-        env = {"Alert": AlertView(alert)}
+        env = {"Alert": Alert(alert)}
         decisions: list[dict[str, Any]] = []
         for profile in self.profiles:
             force_break = False

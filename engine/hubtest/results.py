@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.event import OVFLW, Event
+from engine.models import Alert, Source
 from engine.expr.values import format_float
 from engine.gotime import GoTime, TimeParseError, parse_rfc3339
 from engine.hubtest.gosort import go_sort
@@ -128,116 +129,6 @@ class ParserCollector:
 
 
 # --- overflows ---------------------------------------------------------------------------
-
-class Source:
-    """``models.Source``."""
-
-    __slots__ = ("AsName", "AsNumber", "Cn", "IP", "Latitude", "Longitude", "Range", "Scope", "Value")
-    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
-    GO_FIELDS = frozenset(__slots__)
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.AsName = str(data.get("as_name", ""))
-        self.AsNumber = str(data.get("as_number", ""))
-        self.Cn = str(data.get("cn", ""))
-        self.IP = str(data.get("ip", ""))
-        self.Latitude = float(data.get("latitude", 0.0))
-        self.Longitude = float(data.get("longitude", 0.0))
-        self.Range = str(data.get("range", ""))
-        self.Scope = str(data.get("scope", ""))
-        self.Value = str(data.get("value", ""))
-
-    def GetScope(self) -> str:  # noqa: N802
-        return self.Scope
-
-    def GetValue(self) -> str:  # noqa: N802
-        return self.Value
-
-    def GetAsNumberName(self) -> str:  # noqa: N802
-        return f"{self.AsNumber} {self.AsName}".strip() if self.AsNumber or self.AsName else ""
-
-
-class MetaItem:
-    """One ``{Key, Value}`` of an alert event's ``Meta``."""
-
-    __slots__ = ("Key", "Value")
-    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
-    GO_FIELDS = frozenset(__slots__)
-
-    def __init__(self, Key: str, Value: str) -> None:  # noqa: N803
-        self.Key = Key
-        self.Value = Value
-
-
-class AlertEvent:
-    """``models.Event``: an event of an alert (meta sorted by key)."""
-
-    __slots__ = ("Meta", "Timestamp")
-    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
-    GO_FIELDS = frozenset(__slots__)
-
-    def __init__(self, meta: Iterable[MetaItem], timestamp: str) -> None:
-        self.Meta = list(meta)
-        self.Timestamp = timestamp
-
-    def GetMeta(self, key: str) -> str:  # noqa: N802
-        for item in self.Meta:
-            if item.Key == key:
-                return item.Value
-        return ""
-
-
-class Alert:
-    """``models.Alert`` (the fields hub tests and postoverflows read)."""
-
-    __slots__ = ("Capacity", "Decisions", "Events", "EventsCount", "Labels", "Leakspeed",
-                 "MachineID", "Message", "Meta", "Remediation", "Scenario", "ScenarioHash",
-                 "ScenarioVersion", "Simulated", "Source", "StartAt", "StopAt", "UUID")
-    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
-    GO_FIELDS = frozenset(__slots__)
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.Capacity = int(data.get("capacity", 0))
-        self.Decisions: list[Any] = []
-        self.Events = [AlertEvent((MetaItem(m["key"], m["value"]) for m in e.get("meta") or ()),
-                                  str(e.get("timestamp", ""))) for e in data.get("events") or ()]
-        self.EventsCount = int(data.get("events_count", 0))
-        self.Labels = data.get("labels")
-        self.Leakspeed = str(data.get("leakspeed", ""))
-        self.MachineID = ""
-        self.Message = str(data.get("message", ""))
-        self.Meta: list[MetaItem] = []
-        self.Remediation = bool(data.get("remediation", False))
-        self.Scenario = str(data.get("scenario", ""))
-        self.ScenarioHash = str(data.get("scenario_hash", ""))
-        self.ScenarioVersion = str(data.get("scenario_version", ""))
-        self.Simulated = bool(data.get("simulated", False))
-        self.Source = Source(data.get("source") or {})
-        self.StartAt = str(data.get("start_at", ""))
-        self.StopAt = str(data.get("stop_at", ""))
-        self.UUID = str(data.get("uuid", ""))
-
-    def GetScenario(self) -> str:  # noqa: N802
-        return self.Scenario
-
-    def GetEventsCount(self) -> int:  # noqa: N802
-        return self.EventsCount
-
-    def GetScope(self) -> str:  # noqa: N802
-        return self.Source.Scope
-
-    def GetValue(self) -> str:  # noqa: N802
-        return self.Source.Value
-
-    def GetMessage(self) -> str:  # noqa: N802
-        return self.Message
-
-    def GetStartAt(self) -> str:  # noqa: N802
-        return self.StartAt
-
-    def GetStopAt(self) -> str:  # noqa: N802
-        return self.StopAt
-
 
 def _zero_source() -> Source:
     """A missing key of ``Sources`` (a ``map[string]models.Source``) reads as an empty Source."""

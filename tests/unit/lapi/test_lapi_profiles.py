@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from lapi_helpers import agent_alert
 
-from lapi.alertview import AlertView
+from engine.models import Alert
 from lapi.errors import ProfileError
 from lapi.profiles import load_profiles, parse_profiles
 
@@ -114,10 +114,10 @@ def test_local_file_is_read_first(tmp_path) -> None:
 
 
 def test_alert_view_exposes_crowdsec_fields() -> None:
-    view = AlertView({**agent_alert(), "meta": [{"key": "k", "value": "v"}]})
+    view = Alert({**agent_alert(), "meta": [{"key": "k", "value": "v"}]})
     assert view.GetScope() == "Ip" and view.GetValue() == "203.0.113.66"
     assert view.GetScenario() == "crowdsecurity/ssh-bf" and view.GetEventsCount() == 6
     assert view.GetSources() == ["203.0.113.66"] and view.GetMeta("k") == "v"
     assert view.Events[0].GetMeta("log_type") == "ssh_failed-auth"
-    assert view["Remediation"] is True and view.Source.IP == "203.0.113.66"
+    assert view.Remediation is True and view.Source.IP == "203.0.113.66"
     assert view.Capacity == 5 and view.Leakspeed == "10s" and view.Labels == []

@@ -1,9 +1,11 @@
-"""Read-only views of an alert with CrowdSec's Go field and method names, as profile
-expressions see it (``Alert.Remediation``, ``Alert.Source.Cn``, ``Alert.GetScope()``…).
+"""CrowdSec's API models (``models.Alert``, ``Source``, ``Event``, ``MetaItem``, ``Decision``)
+as objects with Go field and method names, built from an alert dict in the LAPI JSON shape.
 
-Fields are attributes; each view also answers ``view["Field"]`` so that an expression engine
-that resolves members through mapping access works as well. Absent optional values take Go's
-zero values (``""``, ``0``, ``false``, empty lists)."""
+Expressions see alerts through them: LAPI profiles (``Alert.GetScope()``), hubtest asserts
+(``results[0].Overflow.Alert.Events[0].GetMeta("x")``) and postoverflow statics, which may
+write fields by name (``target: evt.Overflow.Alert.Source.Value``: every class declares its
+``GO_FIELDS``). Absent values take Go's zero values (``""``, ``0``, ``false``, empty lists).
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,48 +30,34 @@ def _float(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
-class _View:
-    __slots__ = ()
-
-    def __getitem__(self, name: str) -> Any:
-        if not isinstance(name, str) or name.startswith("_"):
-            raise KeyError(name)
-        try:
-            return getattr(self, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and not name.startswith("_") and hasattr(self, name)
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)  # type: ignore[attr-defined]
-        return f"{type(self).__name__}({fields})"
+def _maps(items: Any) -> list[Mapping[str, Any]]:
+    return [i for i in items if isinstance(i, Mapping)] if isinstance(items, list) else []
 
 
-class MetaItemView(_View):
+def _get_meta(items: list[MetaItem], key: str) -> str:
+    for item in items:
+        if item.Key == key:
+            return item.Value
+    return ""
+
+
+class MetaItem:
     __slots__ = ("Key", "Value")
+    GO_FIELDS = frozenset(__slots__)
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.Key = _str(data.get("key"))
-        self.Value = _str(data.get("value"))
+    def __init__(self, Key: str, Value: str) -> None:  # noqa: N803 - Go names
+        self.Key = Key
+        self.Value = Value
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetaItem:
+        return cls(_str(data.get("key")), _str(data.get("value")))
 
 
-def _metas(items: Any) -> list[MetaItemView]:
-    if not isinstance(items, list):
-        return []
-    return [MetaItemView(m) for m in items if isinstance(m, Mapping)]
-
-
-class SourceView(_View):
+class Source:
     __slots__ = ("AsName", "AsNumber", "Cn", "IP", "Latitude", "Longitude", "Range", "Scope",
                  "Value")
+    GO_FIELDS = frozenset(__slots__)
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.AsName = _str(data.get("as_name"))
@@ -95,23 +83,24 @@ class SourceView(_View):
         return out
 
 
-class EventView(_View):
+class AlertEvent:
+    """``models.Event``: one event of an alert, its meta as ``{Key, Value}`` items."""
+
     __slots__ = ("Meta", "Timestamp")
+    GO_FIELDS = frozenset(__slots__)
 
     def __init__(self, data: Mapping[str, Any]) -> None:
-        self.Meta = _metas(data.get("meta"))
+        self.Meta = [MetaItem.from_dict(m) for m in _maps(data.get("meta"))]
         self.Timestamp = _str(data.get("timestamp"))
 
     def GetMeta(self, key: str) -> str:  # noqa: N802
-        for item in self.Meta:
-            if item.Key == key:
-                return item.Value
-        return ""
+        return _get_meta(self.Meta, key)
 
 
-class DecisionView(_View):
+class Decision:
     __slots__ = ("Duration", "ID", "Origin", "Scenario", "Scope", "Simulated", "Type", "UUID",
                  "Until", "Value")
+    GO_FIELDS = frozenset(__slots__)
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.Duration = _str(data.get("duration"))
@@ -126,25 +115,20 @@ class DecisionView(_View):
         self.Value = _str(data.get("value"))
 
 
-class AlertView(_View):
-    """CrowdSec's ``models.Alert`` over an alert dict in the API's JSON shape. ``source``
-    should already have its scope normalised (``Ip``, ``Range``…), as the LAPI does before
-    running profiles."""
+class Alert:
+    """``models.Alert``."""
 
     __slots__ = ("Capacity", "CreatedAt", "Decisions", "Events", "EventsCount", "ID", "Kind",
                  "Labels", "Leakspeed", "MachineID", "Message", "Meta", "Remediation",
                  "Scenario", "ScenarioHash", "ScenarioVersion", "Simulated", "Source",
                  "StartAt", "StopAt", "UUID")
+    GO_FIELDS = frozenset(__slots__)
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.Capacity = _int(data.get("capacity"))
         self.CreatedAt = _str(data.get("created_at"))
-        decisions = data.get("decisions")
-        self.Decisions = ([DecisionView(d) for d in decisions if isinstance(d, Mapping)]
-                          if isinstance(decisions, list) else [])
-        events = data.get("events")
-        self.Events = ([EventView(e) for e in events if isinstance(e, Mapping)]
-                       if isinstance(events, list) else [])
+        self.Decisions = [Decision(d) for d in _maps(data.get("decisions"))]
+        self.Events = [AlertEvent(e) for e in _maps(data.get("events"))]
         self.EventsCount = _int(data.get("events_count"))
         self.ID = _int(data.get("id"))
         self.Kind = _str(data.get("kind"))
@@ -153,14 +137,14 @@ class AlertView(_View):
         self.Leakspeed = _str(data.get("leakspeed"))
         self.MachineID = _str(data.get("machine_id"))
         self.Message = _str(data.get("message"))
-        self.Meta = _metas(data.get("meta"))
+        self.Meta = [MetaItem.from_dict(m) for m in _maps(data.get("meta"))]
         self.Remediation = data.get("remediation") is True
         self.Scenario = _str(data.get("scenario"))
         self.ScenarioHash = _str(data.get("scenario_hash"))
         self.ScenarioVersion = _str(data.get("scenario_version"))
         self.Simulated = data.get("simulated") is True
         source = data.get("source")
-        self.Source = SourceView(source if isinstance(source, Mapping) else {})
+        self.Source = Source(source if isinstance(source, Mapping) else {})
         self.StartAt = _str(data.get("start_at"))
         self.StopAt = _str(data.get("stop_at"))
         self.UUID = _str(data.get("uuid"))
@@ -178,14 +162,20 @@ class AlertView(_View):
         return self.EventsCount
 
     def GetSources(self) -> list[str]:  # noqa: N802
-        """The source values of the alert (CrowdSec's RuntimeAlert keeps one per source)."""
+        """The source values of the alert (one source per alert here)."""
         return [self.Source.Value] if self.Source.Value else []
 
     def GetMeta(self, key: str) -> str:  # noqa: N802
-        for item in self.Meta:
-            if item.Key == key:
-                return item.Value
-        return ""
+        return _get_meta(self.Meta, key)
+
+    def GetMessage(self) -> str:  # noqa: N802
+        return self.Message
+
+    def GetStartAt(self) -> str:  # noqa: N802
+        return self.StartAt
+
+    def GetStopAt(self) -> str:  # noqa: N802
+        return self.StopAt
 
     def HasRemediation(self) -> bool:  # noqa: N802
         return self.Remediation
