@@ -10,7 +10,8 @@ The pour event (``Pour.event``) is a compact JSON-able projection of the event::
      "meta": {"source_ip": "…", …},             # evt.Meta
      "enriched": {"IsoCode": "FR", …},          # only the source fields alerts use, if any
      "distinct": {"<scenario id>": "<value>"},  # per-event values of scenario expressions,
-     "scope": {"<scenario id>": "<value>"}}     # only for scenarios that have them
+     "scope": {"<scenario id>": "<value>"},     # only for scenarios that have them
+     "cancel": {"<scenario id>": true}}         # scenarios whose cancel_on is true
 
 Scenario names in routes and states are scenario ids: the name, unless a name repeats.
 """
@@ -49,8 +50,8 @@ class Content:
         self.scenarios: Mapping[str, Scenario] = {s.id: s for s in self._scenarios}
         if len(self.scenarios) != len(self._scenarios):
             raise ValueError("scenario ids must be unique")
-        self._per_event = tuple(s for s in self._scenarios
-                                if s.distinct is not None or s.scope.expression is not None)
+        self._per_event = tuple(s for s in self._scenarios if s.distinct is not None
+                                or s.scope.expression is not None or s.cancel_on is not None)
 
     @classmethod
     def load(cls, parser_dirs: Sequence[Path], scenario_paths: Sequence[Path],
@@ -132,6 +133,17 @@ class Content:
                             continue  # CrowdSec: not a string, the event is poured anyway
                         value = ""
                     out.setdefault(field, {})[scenario.id] = value
+                if scenario.cancel_on is not None:
+                    try:
+                        cancel = scenario.cancel_on.fn(env)
+                    except Exception as exc:  # noqa: BLE001 - CrowdSec pours anyway
+                        log.warning("scenario %s: cancel_on failed: %s", scenario.name, exc)
+                        continue
+                    if cancel is True:
+                        out.setdefault("cancel", {})[scenario.id] = True
+                    elif cancel is not False:
+                        log.warning("scenario %s: cancel_on returned %s, not a bool",
+                                    scenario.name, type(cancel).__name__)
         return out
 
     def event_time(self, evt: Event) -> float:
@@ -155,6 +167,24 @@ class Content:
                 log.warning("pour for unknown scenario %r ignored", name)
                 continue
             state, overflow = bucket.pour(scenario, states.get(name), ts, event)
+            if state is None:
+                states.pop(name, None)
+            else:
+                states[name] = state
+            if overflow is not None:
+                alerts.extend(make_alerts(scenario, key, overflow))
+        return alerts
+
+    def expire(self, key: str, ts: float, states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Advance event time to ``ts`` for the states of one bucket key (scenario name →
+        state, updated or removed in place): counter buckets whose deadline has come
+        overflow, expired buckets and ended blackholes go. Returns the alerts."""
+        alerts: list[dict[str, Any]] = []
+        for name in list(states):
+            scenario = self.scenarios.get(name)
+            if scenario is None:
+                continue
+            state, overflow = bucket.expire(scenario, states[name], ts)
             if state is None:
                 states.pop(name, None)
             else:

@@ -21,15 +21,11 @@ from engine.spec import ContentError, Fields, load_documents
 SCENARIO_KEYS = frozenset({
     "format", "description", "references", "type", "name", "capacity", "leakspeed", "filter",
     "groupby", "distinct", "debug", "labels", "blackhole", "scope", "reprocess", "cache_size",
-    "version", "data"})
+    "version", "data", "condition", "cancel_on", "overflow_filter", "duration"})
 SCENARIO_UNSUPPORTED = {
-    "condition": "conditional buckets (condition) are not supported yet",
-    "cancel_on": "cancel_on is not supported yet",
-    "overflow_filter": "overflow_filter is not supported yet",
     "bayesian_prior": "bayesian buckets are not supported yet",
     "bayesian_threshold": "bayesian buckets are not supported yet",
     "bayesian_conditions": "bayesian buckets are not supported yet",
-    "duration": "counter buckets (duration) are not supported yet",
 }
 SCOPE_KEYS = frozenset({"type", "expression"})
 
@@ -67,6 +63,14 @@ class Scenario:
     debug: bool = False
     references: tuple[str, ...] = ()
     id: str = ""  # unique within loaded content: the name, or "name#2"… for repeated names
+    #: ``condition`` (env evt, queue, leaky): evaluated after each pour, true overflows
+    condition: CompiledExpr | None = field(default=None, repr=False)
+    #: ``cancel_on`` (env evt): evaluated when the event is routed; true kills the bucket
+    cancel_on: CompiledExpr | None = field(default=None, repr=False)
+    #: ``overflow_filter`` (env queue, signal, leaky): false discards the overflow
+    overflow_filter: CompiledExpr | None = field(default=None, repr=False)
+    #: counter buckets: the overflow comes ``duration`` after the first event
+    duration_ns: int = 0
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -89,21 +93,25 @@ class Scenario:
         return self.labels.get("remediation") is True
 
     @property
-    def queue_size(self) -> int:
-        if 0 < self.cache_size <= self.capacity:
+    def queue_size(self) -> int | None:
+        """CrowdSec's queue size (the queue keeps one more event); None: unbounded
+        (capacity -1 without ``cache_size``)."""
+        if self.cache_size > 0 and (self.cache_size <= self.capacity or self.capacity == -1):
             return self.cache_size
+        if self.capacity == -1:
+            return None
         return self.capacity
 
 
 def _expr(spec: Fields, key: str, functions: Mapping[str, Function],
-          required: bool = False) -> CompiledExpr | None:
+          required: bool = False, names: tuple[str, ...] = ("evt",)) -> CompiledExpr | None:
     source = spec.str(key)
     if not source:
         if required:
             raise spec.error(key, "is required")
         return None
     try:
-        return compile_expr(source, functions=functions, names=("evt",))
+        return compile_expr(source, functions=functions, names=names)
     except ExprError as exc:
         raise spec.error(key, f"invalid expression: {exc}") from None
 
@@ -169,6 +177,10 @@ def compile_scenario(spec: Fields, file_hash: str, runtime: Runtime) -> Scenario
         path=spec.path,
         debug=spec.bool("debug"),
         references=tuple(spec.strings("references")),
+        condition=_expr(spec, "condition", functions, names=("evt", "queue", "leaky")),
+        cancel_on=_expr(spec, "cancel_on", functions),
+        overflow_filter=_expr(spec, "overflow_filter", functions, names=("evt", "queue", "signal", "leaky")),
+        duration_ns=_duration(spec, "duration"),
     )
     spec.str("format")
     problem = kind.validate(scenario)

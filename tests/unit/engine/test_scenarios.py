@@ -73,10 +73,15 @@ def test_directories_load_in_name_order(write: Write, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     (("capacity: 5", "capacity: 5\ncapacty: 5"), "capacty: unknown key"),
-    (("capacity: 5", "capacity: 5\ncancel_on: evt.Meta.x == 'y'"), "cancel_on: cancel_on is not supported yet"),
-    (("capacity: 5", "capacity: 5\ncondition: len(queue.Queue) > 2"), "condition: conditional buckets"),
+    (("capacity: 5", "capacity: 5\ncancel_on: queue.Queue"), "cancel_on: invalid expression: unknown name queue"),
+    (("capacity: 5", "capacity: 5\ncondition: len(queue.Queue) >"), "condition: invalid expression"),
+    (("capacity: 5", "capacity: 5\noverflow_filter: len(signal.X) && leaky2"),
+     "overflow_filter: invalid expression: unknown name leaky2"),
+    (("capacity: 5", "capacity: 5\nduration: ages"), "duration: invalid duration 'ages'"),
+    (("type: leaky", "type: conditional"), "conditional bucket: a condition is required"),
+    (("type: leaky", "type: counter"), "counter bucket: invalid capacity '5': must be -1"),
+    (("type: leaky", "type: bayesian"), "type: bucket type 'bayesian' is not supported yet"),
     (("capacity: 5", "capacity: 5\ndata: [1]"), "data: each entry must be a mapping"),
-    (("type: leaky", "type: counter"), "type: bucket type 'counter' is not supported yet"),
     (("type: leaky", "type: leakyy"), "type: unknown bucket type 'leakyy'"),
     (("capacity: 5", "capacity: 0"), "leaky bucket: invalid capacity '0': must be > 0"),
     (("capacity: 5", "capacity: '5'"), "capacity: expected an integer, got '5'"),
