@@ -24,6 +24,7 @@ from typing import Any
 
 from engine import bucket
 from engine.alert import make_alerts
+from engine.bucket import Overflow
 from engine.event import Event
 from engine.gotime import TimeParseError, parse_rfc3339
 from engine.parser import ParserChain, load_parsers
@@ -166,13 +167,8 @@ class Content:
             if scenario is None:
                 log.warning("pour for unknown scenario %r ignored", name)
                 continue
-            state, overflow = bucket.pour(scenario, states.get(name), ts, event)
-            if state is None:
-                states.pop(name, None)
-            else:
-                states[name] = state
-            if overflow is not None:
-                alerts.extend(make_alerts(scenario, key, overflow))
+            alerts.extend(_apply(states, name, scenario, key,
+                                 bucket.pour(scenario, states.get(name), ts, event)))
         return alerts
 
     def expire(self, key: str, ts: float, states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -184,11 +180,16 @@ class Content:
             scenario = self.scenarios.get(name)
             if scenario is None:
                 continue
-            state, overflow = bucket.expire(scenario, states[name], ts)
-            if state is None:
-                states.pop(name, None)
-            else:
-                states[name] = state
-            if overflow is not None:
-                alerts.extend(make_alerts(scenario, key, overflow))
+            alerts.extend(_apply(states, name, scenario, key, bucket.expire(scenario, states[name], ts)))
         return alerts
+
+
+def _apply(states: dict[str, dict[str, Any]], name: str, scenario: Scenario, key: str,
+           result: tuple[dict[str, Any] | None, Overflow | None]) -> list[dict[str, Any]]:
+    """Store a bucket step's new state (None removes it); the alerts of its overflow."""
+    state, overflow = result
+    if state is None:
+        states.pop(name, None)
+    else:
+        states[name] = state
+    return make_alerts(scenario, key, overflow) if overflow is not None else []
