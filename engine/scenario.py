@@ -130,7 +130,7 @@ def compile_scenario(spec: Fields, file_hash: str, runtime: Runtime) -> Scenario
     """Validate and compile one scenario document; its ``data:`` files go to ``runtime``."""
     spec.check(SCENARIO_KEYS, SCENARIO_UNSUPPORTED)
     if spec.present("data"):
-        runtime.load_data(spec.any("data"), str(spec.path))
+        runtime.load_data(spec.any("data"), spec.at("data"))
     functions = runtime.functions
     name = spec.str("name")
     if not name:

@@ -60,13 +60,16 @@ class Fields:
         self.path = path
         self.where = where
         self._items: dict[str, Node] = {}
+        self._lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 raise self.error("", "mapping keys must be strings")
             key = key_node.value
             if key in self._items:
+                self._lines[key] = key_node.start_mark.line + 1
                 raise self.error(key, "key is repeated")
             self._items[key] = value_node
+            self._lines[key] = key_node.start_mark.line + 1
 
     @property
     def line(self) -> int:
@@ -76,8 +79,14 @@ class Fields:
         return f"{self.where}.{key}" if self.where and key else (self.where or key)
 
     def error(self, key: str, reason: str) -> ContentError:
+        """``FILE:LINE: KEY: reason``, the line of ``key`` (or of this mapping)."""
         where = self._key(key)
-        return ContentError(f"{self.path}: {where}: {reason}" if where else f"{self.path}: {reason}")
+        at = self.at(key)
+        return ContentError(f"{at}: {where}: {reason}" if where else f"{at}: {reason}")
+
+    def at(self, key: str = "") -> str:
+        """``FILE:LINE`` of ``key`` (or of this mapping), for messages."""
+        return f"{self.path}:{self._lines.get(key, self.line)}"
 
     def keys(self) -> Iterator[str]:
         return iter(self._items)

@@ -273,7 +273,7 @@ def load_node_data(spec: Fields, ctx: Compiler) -> None:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise spec.error("data", "expected a list of mappings")
     try:
-        ctx.runtime.load_data(entries, str(spec.path))
+        ctx.runtime.load_data(entries, spec.at("data"))
     except ContentError:
         raise
     except Exception as exc:  # noqa: BLE001 - CrowdSec logs data loading errors

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -102,8 +103,16 @@ def test_invalid_scenarios_name_file_and_key(write: Write, change: tuple[str, st
     path = write("bad.yaml", LEAKY.replace(*change))
     with pytest.raises(ContentError) as info:
         load_scenarios([path])
-    assert str(info.value).startswith(f"{path}: ")
+    assert re.match(rf"{re.escape(str(path))}:\d+: ", str(info.value)), str(info.value)
     assert message in str(info.value)
+
+
+def test_errors_give_the_line_of_the_key(write: Write) -> None:
+    path = write("bad.yaml", LEAKY.replace("capacity: 5", "capacity: 5\ncapacty: 5"))
+    line = path.read_text().splitlines().index("capacty: 5") + 1
+    with pytest.raises(ContentError) as info:
+        load_scenarios([path])
+    assert str(info.value) == f"{path}:{line}: capacty: unknown key"
 
 
 def test_trigger_needs_zero_capacity(write: Write) -> None:
