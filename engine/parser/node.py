@@ -34,7 +34,7 @@ from engine.event import OVFLW, Event
 from engine.expr import CompiledExpr, ExprError, compile_expr
 from engine.grok import GrokError, GrokLibrary, GrokPattern
 from engine.parser.enrich import Enricher
-from engine.parser.statics import Static, compile_statics, go_float
+from engine.parser.statics import Static, compile_statics, scalar_text
 from engine.runtime import Runtime
 from engine.spec import ContentError, Fields
 
@@ -147,14 +147,8 @@ class GrokStep:
             out = self.expression.fn(env)
         except Exception:  # noqa: BLE001 - CrowdSec: the grok fails
             return None
-        t = type(out)
-        if t is str:
-            return out
-        if t is int:
-            return str(out)
-        if t is float:
-            return go_float(out)
-        return ""
+        text = scalar_text(out)
+        return "" if text is None else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,19 @@ log = logging.getLogger("crowdstream.engine.parser")
 STATIC_KEYS = frozenset({"meta", "parsed", "enriched", "target", "method", "value", "expression"})
 
 
+def scalar_text(value: Any) -> str | None:
+    """An expression result as the parser stores it: a string as is, an int as ``%d``, a
+    float as ``%f``; None for any other type (each caller has its own rule for those)."""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int:
+        return str(value)
+    if t is float:
+        return go_float(value)
+    return None
+
+
 def go_float(value: float) -> str:
     """Go ``fmt.Sprintf("%f", value)``."""
     if value != value:
@@ -57,18 +70,14 @@ class Static:
             except Exception as exc:  # noqa: BLE001 - CrowdSec warns and skips the static
                 log.debug("static %s=%r: expression failed: %s", self.key, self.expression.source, exc)
                 return
-            t = type(out)
-            if t is str:
-                value = out
-            elif t is int:
-                value = str(out)
-            elif t is float:
-                value = go_float(out)
+            text = scalar_text(out)
+            if text is not None:
+                value = text
             elif out is None or isinstance(out, (dict, list, tuple)):
                 value = ""  # nil, a map or a list: no value (ParseDate still runs)
             else:
                 raise StaticError(f"static {self.kind} {self.key!r}: expression "
-                                  f"{self.expression.source!r} returned {t.__name__}")
+                                  f"{self.expression.source!r} returned {type(out).__name__}")
         if not value and not (self.kind == "method" and self.key == "ParseDate"):
             return
         if self.kind == "meta":
