@@ -297,8 +297,9 @@ def _explain(args: argparse.Namespace) -> int:
     from engine.event import Event
     from engine.hub import Hub
     from engine.hubtest.results import ParserCollector
-    from engine.hubtest.runner import _with_runtime, make_runtime
+    from engine.hubtest.runner import make_runtime
     from engine.parser import load_parsers
+    from engine.runtime import Runtime, RuntimeOptions
     from engine.scenario import load_scenarios
     from engine.spec import ContentError
 
@@ -311,7 +312,7 @@ def _explain(args: argparse.Namespace) -> int:
         labels[key] = value
     labels["type"] = args.type
     cwd = Path.cwd()
-    runtime = None
+    runtime = Runtime(RuntimeOptions(now=lambda: now))
     if args.hub_dir is not None:
         hub = Hub(args.hub_dir)
         runtime = make_runtime(hub, now)
@@ -327,12 +328,12 @@ def _explain(args: argparse.Namespace) -> int:
         parser_sources = list(args.parsers) if args.parsers else [DEFAULTS / "parsers"]
         scenario_files = [Path(s) for s in args.scenarios or ()]
     try:
-        chain = _with_runtime(load_parsers, runtime, parser_sources, patterns)
-        scenarios = _with_runtime(load_scenarios, runtime, scenario_files) if scenario_files else []
+        chain = load_parsers(parser_sources, patterns, runtime=runtime)
+        scenarios = load_scenarios(scenario_files, runtime=runtime) if scenario_files else []
     except ContentError as exc:
         print(f"crowdstream explain: {exc}", file=sys.stderr)
         return 1
-    content = _with_runtime(Content, runtime, chain, scenarios)
+    content = Content(chain, scenarios, runtime)
     if args.log is not None:
         lines = [args.log]
         source = "explain"

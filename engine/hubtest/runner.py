@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import inspect
 import logging
 import tempfile
 import time as _time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from engine.hubtest.asserts import (AssertLine, AssertReport, assert_functions, 
 from engine.hubtest.config import HubTestConfig, TestConfigError
 from engine.hubtest.results import ParserCollector, overflow_event, sort_overflows
 from engine.parser import ParserChain, load_parsers
+from engine.runtime import Runtime, RuntimeOptions
 from engine.scenario import load_scenarios
 from engine.spec import ContentError
 
@@ -43,28 +43,9 @@ class HubTestError(RuntimeError):
     """The test could not run (what makes crowdsec or cscli fail before the asserts)."""
 
 
-# --- the runtime of the other engineers' content API, used when it exists ----------------------
-
-def make_runtime(hub: Hub, now: float) -> Any:
-    """An ``engine.runtime.Runtime`` for one test (data files, "now"); None if unavailable."""
-    try:
-        from engine.runtime import Runtime, RuntimeOptions
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return Runtime(RuntimeOptions(data_dir=hub.data, now=lambda: now))
-    except TypeError:  # pragma: no cover - a different signature
-        return None
-
-
-def _with_runtime(func: Callable[..., Any], runtime: Any, *args: Any, **kwargs: Any) -> Any:
-    if runtime is not None and "runtime" in inspect.signature(func).parameters:
-        kwargs["runtime"] = runtime
-    return func(*args, **kwargs)
-
-
-def runtime_functions(runtime: Any) -> Any:
-    return getattr(runtime, "functions", None) if runtime is not None else None
+def make_runtime(hub: Hub, now: float) -> Runtime:
+    """The runtime of one test: the hub's data files, and "now" for the time helpers."""
+    return Runtime(RuntimeOptions(data_dir=hub.data, now=lambda: now))
 
 
 # --- reading the log ---------------------------------------------------------------------------
@@ -196,12 +177,12 @@ class _Buckets:
                 self.depth -= 1
 
 
-def run_content(env: TestEnvironment, hub: Hub, now: float, runtime: Any) -> RunOutput:
+def run_content(env: TestEnvironment, hub: Hub, now: float, runtime: Runtime) -> RunOutput:
     """Load the test's content and run its log through it."""
-    chain = _with_runtime(load_parsers, runtime, env.parsers, hub.patterns)
-    scenarios = _with_runtime(load_scenarios, runtime, env.scenarios) if env.scenarios else []
-    content = _with_runtime(Content, runtime, chain, scenarios)
-    post = _with_runtime(load_parsers, runtime, env.postoverflows, hub.patterns) if env.postoverflows else None
+    chain = load_parsers(env.parsers, hub.patterns, runtime=runtime)
+    scenarios = load_scenarios(env.scenarios, runtime=runtime) if env.scenarios else []
+    content = Content(chain, scenarios, runtime)
+    post = load_parsers(env.postoverflows, hub.patterns, runtime=runtime) if env.postoverflows else None
     collector = ParserCollector()
     buckets = _Buckets(content, post, collector)
     source = str(env.log_file)
@@ -279,7 +260,7 @@ def run_hub_test(test_dir: Path, hub: Hub, now: float, tests_dir: Path | None = 
             env = build_environment(test_dir, hub, tests_dir, Path(scratch), config)
             runtime = make_runtime(hub, now)
             output = run_content(env, hub, now, runtime)
-            functions = assert_functions(runtime_functions(runtime))
+            functions = assert_functions(runtime.functions)
             result.details = {"lines": output.lines, "poured": output.poured,
                               "overflows": len(output.overflows)}
             result.parser = evaluate_assert_file(test_dir / PARSER_ASSERT, output.parser_results,

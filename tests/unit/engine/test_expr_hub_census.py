@@ -15,6 +15,7 @@ import yaml
 
 from engine.expr import DEFAULT_FUNCTIONS, ExprError, compile_expr
 from engine.expr.parser import parse
+from engine.runtime import Runtime, RuntimeOptions
 
 HUB = Path(__file__).resolve().parents[4] / "shared" / "crowdsec-hub" / "hub"
 KEYS = ("filter", "expression", "groupby", "condition")
@@ -75,8 +76,7 @@ def test_every_hub_expression_parses_and_most_compile() -> None:
 @pytest.mark.skipif(not HUB.exists(), reason="the shared hub is not available")
 def test_every_hub_expression_compiles_with_a_runtime_function_set() -> None:
     """With expr builtins plus every CrowdSec helper (engine.runtime): 1965 of 1965 today."""
-    runtime = pytest.importorskip("engine.runtime")
-    functions = runtime.Runtime(runtime.RuntimeOptions()).functions
+    functions = Runtime(RuntimeOptions()).functions
     exprs = hub_expressions()
     compiled, causes = _census(exprs, functions)
     print(f"\nhub expressions: {len(exprs)}; runtime functions: {compiled} compile")
