@@ -120,7 +120,7 @@ def bench_stack(count: int, repeat: int) -> tuple[float, float, int]:
             ts, event = content.event_time(evt), content.pour_event(evt)
             for key, names in routes:
                 key_states = states.setdefault(key, {})
-                alerts.extend(content.pour(key, names, ts, event, key_states))
+                alerts.extend(a for o in content.pour(key, names, ts, event, key_states) for a in o.alerts)
     return best_rate(parse_only, count, repeat), best_rate(full, count, repeat), len(alerts)
 
 

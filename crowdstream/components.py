@@ -53,8 +53,10 @@ def load_content(config: Config) -> Content:
     options = RuntimeOptions(data_dir=config.config_paths.data_dir, resolver=CachedResolver(),
                              now=time.time, hostname=socket.gethostname())
     try:
+        postoverflows = config_dir / "postoverflows"
         return Content.load([config_dir / "parsers"], [config_dir / "scenarios"],
-                            config.config_paths.patterns, runtime=Runtime(options))
+                            config.config_paths.patterns, runtime=Runtime(options),
+                            postoverflow_dirs=[postoverflows] if postoverflows.is_dir() else [])
     except ContentError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -94,6 +96,8 @@ def run_worker(config: Config, worker_id: int = 0) -> None:
         linger_ms=config.pipeline.linger_ms,
         web_port=None,
         client_options=client_options(config.kafka.client),
+        tick_interval=config.pipeline.tick_interval,
+        watermark_lag=config.pipeline.watermark_lag_seconds,
     )
     run_faust_worker(build_app(settings, content), loglevel=config.common.log_level)
 

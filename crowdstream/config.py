@@ -21,6 +21,8 @@ from urllib.parse import quote
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.durations import parse_duration
+
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
 DEFAULT_CONFIG = DEFAULTS_DIR / "config.yaml"
 
@@ -220,6 +222,27 @@ class Pipeline(_Section):
     data_dir: Path | None = None
     linger_ms: int = Field(20, ge=0, le=10_000)
     web_port: int = Field(6066, ge=0, le=65535)
+    #: seconds between the time records the leader sends to every pours partition
+    tick_interval: float = Field(1.0, gt=0, le=3600)
+    #: how far the bucket watermark trails the later of event time and wall-clock time (a Go
+    #: duration); null: event time only (replays — buckets then never expire by wall clock)
+    watermark_lag: str | None = "1m"
+
+    @field_validator("watermark_lag")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ns = parse_duration(value)
+            except ValueError as exc:
+                raise ValueError(f"not a duration: {exc}") from None
+            if ns < 0:
+                raise ValueError("must not be negative")
+        return value
+
+    @property
+    def watermark_lag_seconds(self) -> float | None:
+        return None if self.watermark_lag is None else parse_duration(self.watermark_lag) / 1e9
 
 
 class Config(_Section):

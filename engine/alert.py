@@ -43,8 +43,42 @@ def _float32(text: str) -> float | None:
         return None
 
 
-def event_source(scenario: Scenario, event: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``models.Source`` of one queued event (CrowdSec ``eventSources``)."""
+def event_sources(scenario: Scenario, event: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``models.Source`` of one queued event (CrowdSec ``SourceFromEvent``): an
+    overflow's sources when the event is a re-poured overflow, else its own source."""
+    if "sources" in event:
+        return _overflow_sources(scenario, event)
+    return [_event_source(scenario, event)]
+
+
+def _overflow_sources(scenario: Scenario, event: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A re-poured overflow's sources in this scenario's scope: kept when the scope is the
+    same; an Ip source becomes a Range one (its range, or the scope expression's value) for a
+    Range scenario; other combinations are skipped with a warning."""
+    wanted = scenario.scope.type
+    out = []
+    for src in event["sources"]:
+        if src.get("scope") == wanted:
+            out.append(src)
+            continue
+        if wanted != "Range" or src.get("scope") != "Ip":
+            log.warning("scenario %s requires scope %s, but can't extrapolate from %s (%s)",
+                        scenario.name, wanted, src.get("scope"), src.get("value"))
+            continue
+        value = src.get("range", "")
+        if scenario.scope.expression is not None:
+            value = str(event.get("scope", ""))
+        if not value:
+            log.warning("scenario %s requires scope Range, but %s has no range",
+                        scenario.name, src.get("value"))
+            continue
+        ranged = {k: v for k, v in src.items() if k not in ("ip", "scope", "value")}
+        out.append({**ranged, "scope": wanted, "value": value})
+    return out
+
+
+def _event_source(scenario: Scenario, event: Mapping[str, Any]) -> dict[str, Any]:
+    """The source of one log event (CrowdSec ``eventSources``)."""
     scope = scenario.scope.type
     if scope not in ("Ip", "Range"):
         return {"scope": scope, "value": str(event.get("scope", ""))}
@@ -85,8 +119,8 @@ def make_alerts(scenario: Scenario, key: str, overflow: Overflow) -> list[dict[s
     sources: dict[str, dict[str, Any]] = {}
     try:
         for event in overflow.queue:
-            src = event_source(scenario, event)
-            sources[src["value"]] = src
+            for src in event_sources(scenario, event):
+                sources[src["value"]] = src
     except SourceError as exc:
         log.warning("scenario %s: overflow of %r dropped: %s", scenario.name, key, exc)
         return []

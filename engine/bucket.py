@@ -92,10 +92,12 @@ class BucketType(Protocol):
 
 
 def _queue_entry(scenario: Scenario, event: Mapping[str, Any]) -> dict[str, Any]:
-    """What a queued event keeps: time, meta, source enrichment, this scenario's scope value."""
+    """What a queued event keeps: time, meta, source enrichment, an overflow's sources, this
+    scenario's scope value."""
     entry = {"time": event.get("time", ""), "meta": event.get("meta", {})}
-    if "enriched" in event:
-        entry["enriched"] = event["enriched"]
+    for key in ("enriched", "sources"):
+        if key in event:
+            entry[key] = event[key]
     scope = (event.get("scope") or {}).get(scenario.id)
     if scope is not None:
         entry["scope"] = scope
@@ -448,3 +450,21 @@ def is_idle(scenario: Scenario, state: Mapping[str, Any] | None, ts: float) -> b
         return False
     blackhole = state.get("blackhole_until_ns")
     return blackhole is None or blackhole <= t_ns
+
+
+def deadline_ns(scenario: Scenario, state: Mapping[str, Any] | None) -> int | None:
+    """The earliest event time (ns) at which :func:`expire` would change ``state``: a counter's
+    timed overflow, a bucket's end of life, a blackhole's end; None when nothing is pending."""
+    if not state:
+        return None
+    due: list[int] = []
+    bucket = state.get("bucket")
+    if bucket is not None:
+        if scenario.kind is _COUNTER:
+            due.append(bucket["first_ns"] + scenario.duration_ns)
+        else:
+            due.append(bucket["last_ns"] + scenario.kind.lifetime_ns(scenario) + 1)
+    blackhole = state.get("blackhole_until_ns")
+    if blackhole is not None:
+        due.append(blackhole)
+    return min(due) if due else None

@@ -2,13 +2,16 @@
 
 Stage A (stateless): ``parse`` → ``route`` → for each (key, scenarios): ``pour_event`` and
 ``event_time`` make the ``topics.records.Pour``. Stage B (stateful, keyed by bucket key):
-``pour(key, scenarios, ts, event, states)`` updates the states in place and returns alerts.
+``pour(key, scenarios, ts, event, states)`` updates the states in place and returns the
+overflows; ``expire`` advances time without an event and ``deadline`` says when that is next
+needed. Each overflow then goes through ``postoverflow`` (see :mod:`engine.overflow`).
 
 The pour event (``Pour.event``) is a compact JSON-able projection of the event::
 
     {"time": "2026-11-22T06:10:08Z",           # MarshaledTime, else evt.Time (RFC 3339)
      "meta": {"source_ip": "…", …},             # evt.Meta
      "enriched": {"IsoCode": "FR", …},          # only the source fields alerts use, if any
+     "sources": [{"scope": "Ip", …}, …],       # an overflow event's sources (reprocess)
      "distinct": {"<scenario id>": "<value>"},  # per-event values of scenario expressions,
      "scope": {"<scenario id>": "<value>"},     # only for scenarios that have them
      "cancel": {"<scenario id>": true}}         # scenarios whose cancel_on is true
@@ -27,7 +30,9 @@ from engine.alert import make_alerts
 from engine.bucket import Overflow
 from engine.event import Event
 from engine.gotime import TimeParseError, parse_rfc3339
+from engine.overflow import BucketOverflow, overflow_event, source_dict
 from engine.parser import ParserChain, load_parsers
+from engine.parser.chain import Observer
 from engine.runtime import Runtime
 from engine.scenario import Scenario, load_scenarios
 
@@ -40,8 +45,10 @@ class Content:
     """Loaded parsers and scenarios."""
 
     def __init__(self, parsers: ParserChain, scenarios: Sequence[Scenario],
-                 runtime: Runtime | None = None) -> None:
+                 runtime: Runtime | None = None, postoverflows: ParserChain | None = None) -> None:
         self.parsers = parsers
+        #: the postoverflow stages (s00-enrich, s01-whitelist…), None when there are none
+        self.postoverflows = postoverflows if postoverflows is not None and postoverflows.stages else None
         #: the runtime the content was loaded with (its stash, data files, options)
         if runtime is None:
             runtime = parsers.runtime if parsers.runtime is not None else Runtime()
@@ -56,15 +63,17 @@ class Content:
 
     @classmethod
     def load(cls, parser_dirs: Sequence[Path], scenario_paths: Sequence[Path],
-             patterns_dir: Path, *, runtime: Runtime | None = None) -> Content:
-        """Load parser stage files/directories, scenario files/directories and grok patterns
-        with ``runtime`` (a default :class:`Runtime` when None); raises
-        :class:`engine.spec.ContentError` naming the file and key of any problem."""
+             patterns_dir: Path, *, runtime: Runtime | None = None,
+             postoverflow_dirs: Sequence[Path] = ()) -> Content:
+        """Load parser stage files/directories, scenario files/directories, postoverflow stage
+        directories and grok patterns with ``runtime`` (a default :class:`Runtime` when
+        None); raises :class:`engine.spec.ContentError` naming the file and key of any problem."""
         if runtime is None:
             runtime = Runtime()
         parsers = load_parsers(parser_dirs, patterns_dir, runtime=runtime)
         scenarios = load_scenarios(scenario_paths, runtime=runtime)
-        return cls(parsers, scenarios, runtime)
+        post = load_parsers(postoverflow_dirs, patterns_dir, runtime=runtime) if postoverflow_dirs else None
+        return cls(parsers, scenarios, runtime, post)
 
     def parse(self, line: str, *, source: str, module: str, labels: Mapping[str, str],
               ingest_ts: float) -> Event | None:
@@ -114,6 +123,8 @@ class Content:
         enriched = {k: evt.Enriched[k] for k in SOURCE_ENRICHMENTS if k in evt.Enriched}
         if enriched:
             out["enriched"] = enriched
+        if evt.Overflow is not None:
+            out["sources"] = [source_dict(src) for src in evt.Overflow.Sources.values()]
         if self._per_event:
             routed = evt._routed
             env = {"evt": evt}
@@ -158,10 +169,10 @@ class Content:
         return evt.Time.timestamp()
 
     def pour(self, key: str, scenarios: Sequence[str], ts: float, event: dict[str, Any],
-             states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+             states: dict[str, dict[str, Any]]) -> list[BucketOverflow]:
         """Pour one event into each named scenario's state in ``states`` (scenario name →
-        state, updated or removed in place); returns the alerts of the overflows."""
-        alerts: list[dict[str, Any]] = []
+        state, updated or removed in place); returns the overflows (with their alerts)."""
+        alerts: list[BucketOverflow] = []
         for name in scenarios:
             scenario = self.scenarios.get(name)
             if scenario is None:
@@ -171,11 +182,11 @@ class Content:
                                  bucket.pour(scenario, states.get(name), ts, event)))
         return alerts
 
-    def expire(self, key: str, ts: float, states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    def expire(self, key: str, ts: float, states: dict[str, dict[str, Any]]) -> list[BucketOverflow]:
         """Advance event time to ``ts`` for the states of one bucket key (scenario name →
         state, updated or removed in place): counter buckets whose deadline has come
-        overflow, expired buckets and ended blackholes go. Returns the alerts."""
-        alerts: list[dict[str, Any]] = []
+        overflow, expired buckets and ended blackholes go. Returns the overflows."""
+        alerts: list[BucketOverflow] = []
         for name in list(states):
             scenario = self.scenarios.get(name)
             if scenario is None:
@@ -183,13 +194,37 @@ class Content:
             alerts.extend(_apply(states, name, scenario, key, bucket.expire(scenario, states[name], ts)))
         return alerts
 
+    def deadline(self, states: Mapping[str, Mapping[str, Any]]) -> float | None:
+        """The earliest event time (epoch seconds) at which :meth:`expire` would change
+        ``states``; None when nothing is pending (the states are empty)."""
+        due = None
+        for name, state in states.items():
+            scenario = self.scenarios.get(name)
+            at = bucket.deadline_ns(scenario, state) if scenario is not None else None
+            if at is not None and (due is None or at < due):
+                due = at
+        return None if due is None else due / 1e9
+
+    def postoverflow(self, overflow: BucketOverflow, observer: Observer | None = None) -> Event:
+        """The overflow's ``OVFLW`` event after the postoverflow stages;
+        ``evt.Overflow.Whitelisted`` is set when a postoverflow whitelist matched."""
+        evt = overflow_event(overflow.alerts, overflow.mapkey, overflow.scenario.reprocess)
+        if self.postoverflows is not None:
+            self.postoverflows.parse(evt, observer)
+            if evt.Whitelisted:
+                evt.Overflow.Whitelisted = True
+        return evt
+
 
 def _apply(states: dict[str, dict[str, Any]], name: str, scenario: Scenario, key: str,
-           result: tuple[dict[str, Any] | None, Overflow | None]) -> list[dict[str, Any]]:
-    """Store a bucket step's new state (None removes it); the alerts of its overflow."""
+           result: tuple[dict[str, Any] | None, Overflow | None]) -> list[BucketOverflow]:
+    """Store a bucket step's new state (None removes it); its overflow, if it has alerts."""
     state, overflow = result
     if state is None:
         states.pop(name, None)
     else:
         states[name] = state
-    return make_alerts(scenario, key, overflow) if overflow is not None else []
+    if overflow is None:
+        return []
+    alerts = make_alerts(scenario, key, overflow)
+    return [BucketOverflow(scenario, key, alerts)] if alerts else []

@@ -4,24 +4,27 @@ raw topic ──parse──► pours topic (partition = Kafka's hash of the buck
 destination partition per input batch) ──buckets──► alerts topic.
 
 The bucket table is keyed by bucket key (the scenario groupby value) and holds the states of
-every scenario for that key, so one pour is one table write. It has the pours topic's
+every scenario for that key, so one pour is at most one table write. It has the pours topic's
 partition count, and pours for one key always land on one partition, so the table's changelog
-partition is the partition the pour came from (co-partitioning).
+partition is the partition the pour came from (co-partitioning). The leader sends a tick to
+every pours partition each ``tick_interval``; the bucket stage handles it in stream order
+(see :mod:`pipeline.bucket_stage`). Its outputs are delivered before its table writes.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import faust
-import orjson
 
 from pipeline import metrics
+from pipeline.bucket_stage import BucketStage, StageOutput
+from pipeline.routing import route_batch
 from pipeline.settings import PipelineSettings
-from topics.keys import partition_for
-from topics.records import AlertBatch, Pour, PourBatch, RawBatch, RecordError
+from topics.records import AlertBatch, RawBatch, RecordError, Tick, decode_pours_message
 
 if TYPE_CHECKING:
     from engine.content import Content
@@ -59,91 +62,67 @@ def build_app(settings: PipelineSettings, content: Content) -> faust.App:
     buckets = app.Table(
         "buckets", key_type=str, value_type=bytes, partitions=settings.partitions, default=None
     )
+    stage = BucketStage(content, settings.partitions, settings.watermark_lag)
 
     @app.agent(raw)
     async def parse(stream: faust.StreamT[bytes]) -> None:
-        async for batch in _decoded(stream, RawBatch.decode, settings.topics.raw):
-            for partition, chunk in route_batch(content, batch, settings):
-                await pours.send(value=chunk.encode(), partition=partition)
+        async for partition, offset, batch in _decoded(stream, RawBatch.decode, settings.topics.raw):
+            for destination, chunk in route_batch(content, batch, settings, f"r{partition}", offset):
+                await pours.send(value=chunk.encode(), partition=destination)
 
     @app.agent(pours)
     async def bucket(stream: faust.StreamT[bytes]) -> None:
-        async for batch in _decoded(stream, PourBatch.decode, settings.topics.pours):
-            out = pour_batch(content, batch, buckets.get, buckets.__setitem__, buckets.pop)
-            if out:
-                await alerts.send(value=AlertBatch(out).encode())
+        async for partition, offset, record in _decoded(stream, decode_pours_message,
+                                                        settings.topics.pours):
+            if isinstance(record, Tick):
+                out = stage.tick(partition, offset, record.wall_ts, buckets.get, buckets.items)
+            else:
+                out = stage.pour_batch(partition, offset, record, buckets.get)
+            await _deliver(out, alerts, pours)
+            for key, value in out.writes.items():
+                if value is None:
+                    buckets.pop(key, None)
+                else:
+                    buckets[key] = value
+
+    @app.timer(settings.tick_interval, on_leader=True)
+    async def ticks() -> None:
+        tick = Tick(time.time()).encode()
+        for partition in range(settings.partitions):
+            await pours.send(value=tick, partition=partition)
+
+    @app.on_partitions_revoked.connect
+    async def _revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
+        stage.forget(tp.partition for tp in revoked if tp.topic == settings.topics.pours)
 
     return app
 
 
+async def _deliver(out: StageOutput, alerts: faust.TopicT, pours: faust.TopicT) -> None:
+    """Send the alerts and re-pours of a stage step and wait until the broker has them."""
+    pending = []
+    if out.alerts:
+        pending.append(await alerts.send(value=AlertBatch(out.alerts).encode()))
+    for partition, batch in out.repours:
+        pending.append(await pours.send(value=batch.encode(), partition=partition))
+    if pending:
+        await asyncio.gather(*pending)
+
+
 async def _decoded(
-    stream: AsyncIterable[bytes], decode: Callable[[bytes], R], topic: str
-) -> AsyncIterator[R]:
-    """The records of a stream; a malformed message is counted, logged and skipped."""
-    async for message in stream:
+    stream: faust.StreamT[bytes], decode: Callable[[bytes], R], topic: str
+) -> AsyncIterator[tuple[int, int, R]]:
+    """(partition, offset, record) of a stream's messages; a malformed message is counted,
+    logged and skipped."""
+    async for event in stream.events():
+        message = event.message
         try:
-            record = decode(message)
+            record = decode(event.value)
         except RecordError as exc:
             metrics.BAD_RECORDS.labels(topic).inc()
             log.warning("skipped a malformed message on %s: %s", topic, exc)
             continue
-        yield record
-
-
-def route_batch(
-    content: Content, batch: RawBatch, settings: PipelineSettings
-) -> list[tuple[int, PourBatch]]:
-    """Parse a raw batch into pour messages: per destination partition, in input order, at
-    most ``settings.max_pours_per_message`` pours each."""
-    labels = batch.labels
-    kind = labels.get("type", "")
-    by_partition: dict[int, list[Pour]] = defaultdict(list)
-    for raw_line in batch.lines:
-        metrics.LINES_READ.labels(batch.source, kind).inc()
-        evt = content.parse(raw_line.line, source=batch.source, module=batch.module,
-                            labels=labels, ingest_ts=raw_line.ts)
-        if evt is None:
-            metrics.LINES_UNPARSED.labels(batch.source, kind).inc()
-            continue
-        metrics.LINES_PARSED.labels(batch.source, kind).inc()
-        routes = content.route(evt)
-        if not routes:
-            continue
-        ts, event = content.event_time(evt), content.pour_event(evt)
-        for key, scenarios in routes:
-            by_partition[partition_for(key, settings.partitions)].append(
-                Pour(key, scenarios, ts, event))
-    size = settings.max_pours_per_message
-    return [
-        (partition, PourBatch(pours[i : i + size]))
-        for partition, pours in by_partition.items()
-        for i in range(0, len(pours), size)
-    ]
-
-
-def pour_batch(
-    content: Content,
-    batch: PourBatch,
-    get: Callable[[str], bytes | None],
-    put: Callable[[str, bytes], None],
-    delete: Callable[[str], Any],
-) -> list[dict[str, Any]]:
-    """Pour every record of a batch into its key's states; one table write per pour."""
-    alerts: list[dict[str, Any]] = []
-    for pour in batch.pours:
-        stored = get(pour.key)
-        states: dict[str, dict[str, Any]] = orjson.loads(stored) if stored else {}
-        for name in pour.scenarios:
-            metrics.POURS.labels(name).inc()
-        new_alerts = content.pour(pour.key, pour.scenarios, pour.ts, pour.event, states)
-        for alert in new_alerts:
-            metrics.OVERFLOWS.labels(alert["scenario"]).inc()
-        alerts.extend(new_alerts)
-        if states:
-            put(pour.key, orjson.dumps(states))
-        elif stored is not None:
-            delete(pour.key)
-    return alerts
+        yield message.partition, message.offset, record
 
 
 def _credentials(options: dict[str, Any]) -> dict[str, Any]:

@@ -11,3 +11,9 @@ BAD_RECORDS = Counter(
 )
 POURS = Counter("cs_bucket_poured_total", "Events poured into buckets", ["name"])
 OVERFLOWS = Counter("cs_bucket_overflowed_total", "Bucket overflows", ["name"])
+REDELIVERED_POURS = Counter(
+    "crowdstream_redelivered_pours_total", "Pours skipped because their key had already applied them"
+)
+BUCKETS_COLLECTED = Counter(
+    "crowdstream_bucket_keys_collected_total", "Idle bucket keys deleted from the bucket table"
+)

@@ -20,6 +20,10 @@ class PipelineSettings:
     web_port: int | None = None
     client_options: dict[str, Any] = field(default_factory=dict)
     max_pours_per_message: int = 500
+    #: seconds between ticks (time records the leader sends to every pours partition)
+    tick_interval: float = 1.0
+    #: seconds the bucket watermark trails max(event time, wall clock); None: event time only
+    watermark_lag: float | None = 60.0
 
     @property
     def app_id(self) -> str:

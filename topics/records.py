@@ -86,15 +86,38 @@ class RawBatch:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a pour comes from: ``stream`` (``"<topic>/<partition>"`` of the raw line, or of the
+    pour whose overflow was re-poured), the Kafka ``offset`` of that message and the record's
+    ``index`` in it. Per bucket key and stream, origins only grow, so the bucket stage can
+    recognise a pour it has already applied (a redelivery after a crash)."""
+
+    stream: str
+    offset: int
+    index: int
+
+
 @dataclass(slots=True)
 class Pour:
     """One event for one bucket key: the scenarios whose filter matched, the event time
-    (epoch seconds) and the event as the bucket stage needs it (a JSON-able dict)."""
+    (epoch seconds), the event as the bucket stage needs it (a JSON-able dict) and, when
+    known, its :class:`Origin`."""
 
     key: str
     scenarios: list[str]
     ts: float
     event: dict[str, Any]
+    origin: Origin | None = None
+
+
+def _origin(item: Any) -> Origin | None:
+    if item is None:
+        return None
+    if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+            and type(item[1]) is int and type(item[2]) is int):
+        raise RecordError("pour batch: an origin must be [stream, offset, index]")
+    return Origin(item[0], item[1], item[2])
 
 
 @dataclass(slots=True)
@@ -104,21 +127,50 @@ class PourBatch:
     pours: list[Pour] = field(default_factory=list)
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {"v": VERSION, "pours": [[p.key, p.scenarios, p.ts, p.event] for p in self.pours]}
-        )
+        return orjson.dumps({"v": VERSION, "pours": [
+            [p.key, p.scenarios, p.ts, p.event,
+             None if p.origin is None else [p.origin.stream, p.origin.offset, p.origin.index]]
+            for p in self.pours]})
 
     @classmethod
     def decode(cls, data: bytes) -> PourBatch:
         obj = _load(data, "pour batch")
+        return cls._from(obj)
+
+    @classmethod
+    def _from(cls, obj: dict[str, Any]) -> PourBatch:
         out: list[Pour] = []
         for item in _field(obj, "pours", list, "pour batch"):
-            if not (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str)
+            if not (isinstance(item, list) and len(item) in (4, 5) and isinstance(item[0], str)
                     and isinstance(item[1], list) and isinstance(item[2], (int, float))
                     and isinstance(item[3], dict)):
-                raise RecordError("pour batch: each pour must be [key, scenarios, ts, event]")
-            out.append(Pour(item[0], [str(s) for s in item[1]], float(item[2]), item[3]))
+                raise RecordError("pour batch: each pour must be [key, scenarios, ts, event, origin]")
+            origin = _origin(item[4]) if len(item) == 5 else None
+            out.append(Pour(item[0], [str(s) for s in item[1]], float(item[2]), item[3], origin))
         return cls(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A time record for one partition of the pours topic: the sender's wall-clock time
+    (epoch seconds). The bucket stage advances that partition's watermark with it, fires
+    timed overflows and collects idle buckets."""
+
+    wall_ts: float
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"v": VERSION, "tick": self.wall_ts})
+
+
+def decode_pours_message(data: bytes) -> PourBatch | Tick:
+    """A message of the pours topic: a :class:`PourBatch` or a :class:`Tick`."""
+    obj = _load(data, "pour batch")
+    if "tick" in obj:
+        wall = obj["tick"]
+        if isinstance(wall, bool) or not isinstance(wall, (int, float)):
+            raise RecordError("tick: field 'tick' must be a number")
+        return Tick(float(wall))
+    return PourBatch._from(obj)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@
   Unmarshal): a float in ``Unmarshaled`` that Go prints without exponent or fraction (``200``)
   comes back as an int, others stay floats, nested objects become plain maps.
 * Scenario results (``bucket-dump.yaml``): a list of overflow :class:`Event` (``Type``
-  OVFLW) whose ``Overflow`` is a :class:`RuntimeAlert` with ``Sources``, ``Alert``
+  OVFLW) whose ``Overflow`` is an :class:`engine.overflow.RuntimeAlert` with ``Sources``, ``Alert``
   (``models.Alert``: ``Events[i].GetMeta(k)``, ``GetScenario()``, ``GetEventsCount()``…),
   ``Whitelisted`` and ``Reprocess``; ordered by :func:`sort_overflows`.
 """
@@ -16,38 +16,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from engine.event import OVFLW, Event
-from engine.models import Alert, Source
+from engine.event import Event
 from engine.expr.values import format_float
-from engine.gotime import GoTime, TimeParseError, parse_rfc3339
+from engine.gomap import GoMap
 from engine.hubtest.gosort import go_sort
 
 _INT_TEXT = re.compile(r"-?[0-9]+\Z")
-
-
-class GoMap(dict):  # type: ignore[type-arg]
-    """A typed Go map: reading a missing key yields the element type's zero value."""
-
-    __slots__ = ("_zero",)
-
-    def __init__(self, data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (),
-                 zero: Callable[[], Any] = lambda: None) -> None:
-        super().__init__(data)
-        self._zero = zero
-
-    def __missing__(self, key: Any) -> Any:
-        return self._zero()
-
-    def get(self, key: Any, default: Any = None) -> Any:  # noqa: ARG002 - Go semantics
-        try:
-            return dict.__getitem__(self, key)
-        except KeyError:
-            return self._zero()
-        except TypeError:
-            return self._zero()
 
 
 # --- the YAML round trip -----------------------------------------------------------------
@@ -126,49 +103,6 @@ class ParserCollector:
         if entries is None:
             entries = nodes[node] = []
         entries.append(ParserResult(self.index, snapshot(evt), bool(success)))
-
-
-# --- overflows ---------------------------------------------------------------------------
-
-def _zero_source() -> Source:
-    """A missing key of ``Sources`` (a ``map[string]models.Source``) reads as an empty Source."""
-    return Source({})
-
-
-class RuntimeAlert:
-    """``types.RuntimeAlert``: an overflow with its sources and alert(s)."""
-
-    __slots__ = ("Mapkey", "BucketId", "Whitelisted", "Reprocess", "Sources", "Alert", "APIAlerts")
-    #: the Go fields statics may write by name (``target: evt.Overflow.Alert.Source.Value``)
-    GO_FIELDS = frozenset(__slots__)
-
-    def __init__(self, alerts: list[dict[str, Any]], mapkey: str, reprocess: bool) -> None:
-        self.Mapkey = mapkey
-        self.BucketId = ""
-        self.Whitelisted = False
-        self.Reprocess = reprocess
-        self.APIAlerts = [Alert(a) for a in alerts]
-        self.Sources = GoMap(((a.Source.Value, a.Source) for a in self.APIAlerts), zero=_zero_source)
-        self.Alert: Alert | None = self.APIAlerts[0] if self.APIAlerts else None
-
-    def GetSources(self) -> list[str]:  # noqa: N802
-        return list(self.Sources)
-
-
-def overflow_event(alerts: list[dict[str, Any]], mapkey: str, reprocess: bool) -> Event:
-    """The ``OVFLW`` event of an overflow (``MarshaledTime``/``Time`` = the overflow time)."""
-    evt = Event()
-    evt.Type = OVFLW
-    evt.Process = True
-    evt.Overflow = RuntimeAlert(alerts, mapkey, reprocess)
-    stop = alerts[0].get("stop_at", "") if alerts else ""
-    evt.MarshaledTime = stop
-    if stop:
-        try:
-            evt.Time = parse_rfc3339(stop)
-        except TimeParseError:
-            evt.Time = GoTime.zero()
-    return evt
 
 
 def overflow_sort_key(evt: Event) -> str:

@@ -8,7 +8,6 @@ log line, so year-less syslog dates take its year.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
 import tempfile
 import time as _time
@@ -25,8 +24,9 @@ from engine.hub import Hub, HubError
 from engine.hubtest.asserts import (AssertLine, AssertReport, assert_functions, evaluate_assert_file,
                                     read_assert_lines)
 from engine.hubtest.config import HubTestConfig, TestConfigError
-from engine.hubtest.results import ParserCollector, overflow_event, sort_overflows
-from engine.parser import ParserChain, load_parsers
+from engine.hubtest.results import ParserCollector, sort_overflows
+from engine.overflow import BucketOverflow
+from engine.parser import load_parsers
 from engine.runtime import Runtime, RuntimeOptions
 from engine.scenario import load_scenarios
 from engine.spec import ContentError
@@ -130,10 +130,8 @@ class RunOutput:
 class _Buckets:
     """Time-machine pouring of parsed events into the scenarios (A.6), one test's state."""
 
-    def __init__(self, content: Content, postoverflows: ParserChain | None,
-                 collector: ParserCollector) -> None:
+    def __init__(self, content: Content, collector: ParserCollector) -> None:
         self.content = content
-        self.postoverflows = postoverflows
         self.collector = collector
         self.states: dict[str, dict[str, dict[str, Any]]] = {}
         self.overflows: list[Event] = []
@@ -156,18 +154,12 @@ class _Buckets:
                     continue
                 self.poured += 1
                 states = self.states.setdefault(key, {})
-                alerts = content.pour(key, [sid], ts, event, states)
-                if alerts:
-                    self._overflow(alerts, scenario, key)
+                for overflow in content.pour(key, [sid], ts, event, states):
+                    self._overflow(overflow)
 
-    def _overflow(self, alerts: list[dict[str, Any]], scenario: Any, key: str) -> None:
+    def _overflow(self, overflow: BucketOverflow) -> None:
         """Postoverflows, then the dump (even when whitelisted), then ``reprocess``."""
-        mapkey = hashlib.sha1("\x00".join((scenario.filter.source, key, scenario.name)).encode()).hexdigest()
-        evt = overflow_event(alerts, mapkey, scenario.reprocess)
-        if self.postoverflows is not None and self.postoverflows.stages:
-            self.postoverflows.parse(evt, self.collector.observe)
-            if evt.Whitelisted:
-                evt.Overflow.Whitelisted = True
+        evt = self.content.postoverflow(overflow, self.collector.observe)
         self.overflows.append(evt)
         if evt.Overflow.Reprocess and not evt.Overflow.Whitelisted and self.depth < MAX_REPROCESS:
             self.depth += 1
@@ -181,10 +173,10 @@ def run_content(env: TestEnvironment, hub: Hub, now: float, runtime: Runtime) ->
     """Load the test's content and run its log through it."""
     chain = load_parsers(env.parsers, hub.patterns, runtime=runtime)
     scenarios = load_scenarios(env.scenarios, runtime=runtime) if env.scenarios else []
-    content = Content(chain, scenarios, runtime)
     post = load_parsers(env.postoverflows, hub.patterns, runtime=runtime) if env.postoverflows else None
+    content = Content(chain, scenarios, runtime, post)
     collector = ParserCollector()
-    buckets = _Buckets(content, post, collector)
+    buckets = _Buckets(content, collector)
     source = str(env.log_file)
     count = 0
     for raw in read_log_lines(env.log_file):

@@ -69,6 +69,10 @@ def test_database_urls(tmp_path: Path) -> None:
          "api.server.listen_uri: expected host:port, got 'nowhere'"),
         (MINIMAL.replace("  db_path: {dir}/data/cs.db\n", ""),
          "db_config: db_path is required when type is sqlite"),
+        (MINIMAL + "pipeline:\n  watermark_lag: soon\n",
+         "pipeline.watermark_lag: not a duration"),
+        (MINIMAL + "pipeline:\n  watermark_lag: -5s\n",
+         "pipeline.watermark_lag: must not be negative"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -127,3 +131,12 @@ def test_run_refuses_broken_content_before_starting_anything(tmp_path: Path) -> 
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"crowdstream: config error: {bad}")
     assert "capacty" in lines[0]
+
+
+@pytest.mark.parametrize(("lag", "seconds"), [("", 60.0), ("  watermark_lag: 90s\n", 90.0),
+                                              ("  watermark_lag: null\n", None)])
+def test_watermark_lag(tmp_path: Path, lag: str, seconds: float | None) -> None:
+    path = write(tmp_path / "config.yaml", (MINIMAL + "pipeline:\n  tick_interval: 0.5\n" + lag).format(dir=tmp_path))
+    config = load_config(path)
+    assert config.pipeline.watermark_lag_seconds == seconds
+    assert config.pipeline.tick_interval == 0.5

@@ -88,7 +88,9 @@ def test_custom_scope_and_distinct_values_travel_in_the_pour_event(write: Write)
     # the same distinct value again is ignored; a new one overflows
     assert content.pour("bob", ["t/s"], 1767225600.0, pour_event, states) == []
     evt.Meta["target"] = "/admin"
-    alerts = content.pour("bob", ["t/s"], 1767225600.0, content.pour_event(evt), states)
+    overflows = content.pour("bob", ["t/s"], 1767225600.0, content.pour_event(evt), states)
+    assert [o.key for o in overflows] == ["bob"]
+    alerts = overflows[0].alerts
     assert len(alerts) == 1
     assert alerts[0]["source"] == {"scope": "username", "value": "bob"}
     assert alerts[0]["message"] == "username bob performed 't/s' (2 events over 0s) at 2026-01-01 00:00:00 +0000 UTC"
@@ -115,6 +117,7 @@ def test_repeated_scenario_names_pour_separately(write: Write) -> None:
     routes = content.route(evt)
     assert routes == [("", ["t/x", "t/x#2"])]
     states: dict[str, Any] = {}
-    alerts = content.pour("", routes[0][1], 1767225600.0, content.pour_event(evt), states)
+    alerts = [a for o in content.pour("", routes[0][1], 1767225600.0, content.pour_event(evt), states)
+              for a in o.alerts]
     assert [a["scenario"] for a in alerts] == ["t/x", "t/x"]
     assert alerts[0]["uuid"] != alerts[1]["uuid"]

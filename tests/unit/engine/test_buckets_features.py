@@ -189,7 +189,8 @@ def test_content_computes_cancel_on_when_routing(write: Write) -> None:
         event_ = content.pour_event(evt)
         assert ("cancel" in event_) == (value == "42")
         for key, names in content.route(evt):
-            alerts += content.pour(key, names, T0 + offset, event_, states.setdefault(key, {}))
+            alerts += [a for o in content.pour(key, names, T0 + offset, event_, states.setdefault(key, {}))
+                       for a in o.alerts]
     assert [(a["events_count"], a["start_at"], a["stop_at"]) for a in alerts] == [
         (2, "2026-11-22T06:10:06Z", "2026-11-22T06:10:07Z")]
 

@@ -41,7 +41,7 @@ def feed(content: Content, lines: list[str], table: dict[str, dict[str, Any]] | 
     for p in PourBatch.decode(PourBatch(pours).encode()).pours:
         stored = table.get(p.key)
         states = orjson.loads(stored) if stored else {}
-        alerts.extend(content.pour(p.key, p.scenarios, p.ts, p.event, states))
+        alerts.extend(a for o in content.pour(p.key, p.scenarios, p.ts, p.event, states) for a in o.alerts)
         if states:
             table[p.key] = orjson.dumps(states)
         else:

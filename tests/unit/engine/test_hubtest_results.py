@@ -7,8 +7,10 @@ from engine.event import Event
 from engine.expr import compile_expr
 from engine.hubtest.asserts import assert_functions
 from engine.hubtest.gosort import go_sort
-from engine.hubtest.results import (GoMap, ParserCollector, overflow_event, snapshot,
-                                    sort_overflows, yaml_float, yaml_round_trip)
+from engine.gomap import GoMap
+from engine.hubtest.results import (ParserCollector, snapshot, sort_overflows, yaml_float,
+                                    yaml_round_trip)
+from engine.overflow import overflow_event
 
 
 def run(source: str, results: object) -> object:

@@ -165,7 +165,14 @@ filter: "evt.GetType() == 'overflow'"
     log_type: app
     ignore_parsers: true
     """
-    asserts = 'len(results) == 1\nresults[0].Overflow.Reprocess == true\nresults[0].Overflow.Sources["9.9.9.9"].IP == ""\n'
+    # the re-poured overflow carries its sources into the trigger's alert (overflowEventSources)
+    asserts = ('len(results) == 2\n'
+               'results[0].Overflow.Alert.GetScenario() == "test/on-overflow"\n'
+               'results[0].Overflow.Reprocess == false\n'
+               'results[0].Overflow.GetSources() == results[1].Overflow.GetSources()\n'
+               'results[1].Overflow.Alert.GetScenario() == "test/again"\n'
+               'results[1].Overflow.Reprocess == true\n'
+               'results[0].Overflow.Sources["9.9.9.9"].IP == ""\n')
     result = run_hub_test(make_test(tests, "re", config=config, scenario_assert=asserts), hub, NOW, tests)
     assert result.success, result.as_json()
     assert result.details["poured"] == 3  # 2 log events + the overflow poured again

@@ -1,7 +1,8 @@
 """Record schemas round-trip and reject malformed messages with a reason."""
 import pytest
 
-from topics.records import AlertBatch, Pour, PourBatch, RawBatch, RawLine, RecordError
+from topics.records import (AlertBatch, Origin, Pour, PourBatch, RawBatch, RawLine, RecordError,
+                            Tick, decode_pours_message)
 
 
 def test_raw_batch_round_trip() -> None:
@@ -38,3 +39,23 @@ def test_raw_batch_rejects_malformed(data: bytes, reason: str) -> None:
     with pytest.raises(RecordError) as err:
         RawBatch.decode(data)
     assert str(err.value).startswith(reason)
+
+
+def test_pours_carry_their_origin_and_ticks_share_the_topic() -> None:
+    batch = PourBatch([Pour("k", ["s"], 1.5, {}, Origin("r3", 42, 7)), Pour("j", ["s"], 2.0, {})])
+    assert decode_pours_message(batch.encode()) == batch
+    assert decode_pours_message(Tick(1795327200.25).encode()) == Tick(1795327200.25)
+    # a pour without origin (4 elements) is still accepted
+    assert PourBatch.decode(b'{"v":1,"pours":[["k",["s"],1,{}]]}').pours[0].origin is None
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b'{"v":1,"tick":"soon"}', "tick: field 'tick' must be a number"),
+    (b'{"v":1,"tick":true}', "tick: field 'tick' must be a number"),
+    (b'{"v":1,"pours":[["k",["s"],1,{},["r0",1]]]}', "pour batch: an origin must be [stream, offset, index]"),
+    (b'{"v":1,"pours":[["k",["s"],1,{},["r0",1.5,0]]]}', "pour batch: an origin must be [stream, offset, index]"),
+])
+def test_pours_topic_rejects_malformed(data: bytes, reason: str) -> None:
+    with pytest.raises(RecordError) as err:
+        decode_pours_message(data)
+    assert str(err.value) == reason
