@@ -95,6 +95,10 @@ def build_app(settings: PipelineSettings, content: Content) -> faust.App:
     async def _revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
         stage.forget(tp.partition for tp in revoked if tp.topic == settings.topics.pours)
 
+    @app.on_partitions_assigned.connect
+    async def _assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        stage.assign(tp.partition for tp in assigned if tp.topic == settings.topics.pours)
+
     return app
 
 

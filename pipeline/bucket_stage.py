@@ -68,6 +68,7 @@ class BucketStage:
         self.watermark_lag = watermark_lag
         self._event_time: dict[int, float] = {}
         self._indexes: dict[int, DeadlineIndex] = {}
+        self._owned: set[int] = set()
 
     # --- pours --------------------------------------------------------------------------
 
@@ -119,7 +120,8 @@ class BucketStage:
         out = StageOutput()
         index = self._indexes.get(partition)
         if index is None:
-            index = self._indexes[partition] = self._rebuild(partition, items())
+            self._rebuild({partition} | (self._owned - set(self._indexes)), items())
+            index = self._indexes[partition]
         now = self.watermark(partition, wall_ts)
         repours: list[Pour] = []
         origin = Origin(f"p{partition}", offset, 0)
@@ -139,24 +141,35 @@ class BucketStage:
                 out.writes[key] = None
                 metrics.BUCKETS_COLLECTED.inc()
         out.repours = self._by_partition(repours)
+        metrics.BUCKET_KEYS.set(self.keys_scheduled())
         return out
+
+    def assign(self, partitions: Iterable[int]) -> None:
+        """Partitions this worker now owns: indexed (again) from the table on their next tick."""
+        partitions = set(partitions)
+        self.forget(partitions)
+        self._owned |= partitions
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Drop what this worker knows of partitions it no longer owns."""
         for partition in partitions:
+            self._owned.discard(partition)
             self._indexes.pop(partition, None)
             self._event_time.pop(partition, None)
 
     def keys_scheduled(self) -> int:
         return sum(len(index) for index in self._indexes.values())
 
-    def _rebuild(self, partition: int, items: Iterable[tuple[str, bytes]]) -> DeadlineIndex:
-        index = DeadlineIndex()
+    def _rebuild(self, partitions: set[int], items: Iterable[tuple[str, bytes]]) -> None:
+        """Index ``partitions`` in one pass over the table."""
+        indexes = {partition: DeadlineIndex() for partition in partitions}
         for key, data in items:
-            if partition_for(key, self.partitions) == partition:
+            index = indexes.get(partition_for(key, self.partitions))
+            if index is not None:
                 index.schedule(key, self.content.deadline(decode_row(data)[0]))
-        log.info("bucket deadlines of partition %d indexed: %d keys", partition, len(index))
-        return index
+        self._indexes.update(indexes)
+        log.info("bucket deadlines indexed: %s",
+                 ", ".join(f"partition {p}: {len(i)} keys" for p, i in sorted(indexes.items())))
 
     # --- overflows ------------------------------------------------------------------------
 

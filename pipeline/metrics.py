@@ -1,7 +1,7 @@
 """Pipeline metrics, with CrowdSec's names where one exists."""
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 LINES_READ = Counter("cs_parser_hits_total", "Lines read by the parse stage", ["source", "type"])
 LINES_PARSED = Counter("cs_parser_hits_ok_total", "Lines parsed", ["source", "type"])
@@ -16,4 +16,8 @@ REDELIVERED_POURS = Counter(
 )
 BUCKETS_COLLECTED = Counter(
     "crowdstream_bucket_keys_collected_total", "Idle bucket keys deleted from the bucket table"
+)
+BUCKET_KEYS = Gauge(
+    "crowdstream_bucket_keys", "Bucket keys held by the bucket stage (of indexed partitions)",
+    multiprocess_mode="livesum",
 )

@@ -162,6 +162,25 @@ def test_the_index_is_rebuilt_after_a_partition_comes_back(tmp_path: Path) -> No
     assert stage.tick(p, 2, 0.0, table.get, table.items).writes == {ip: None}
 
 
+def test_one_table_scan_indexes_every_owned_partition(tmp_path: Path) -> None:
+    stage, table = make_stage(tmp_path, LEAKY), Table()
+    by_partition: dict[int, str] = {}
+    for n in range(100):
+        by_partition.setdefault(partition_for(f"192.0.2.{n}", PARTITIONS), f"192.0.2.{n}")
+    for p, ip in by_partition.items():
+        table.apply(stage.pour_batch(p, 0, fails(ip, [0], 0), table.get).writes)
+    stage.assign(range(PARTITIONS))
+    scans = []
+
+    def items() -> list[tuple[str, bytes]]:
+        scans.append(1)
+        return list(table.items())
+
+    for p in range(PARTITIONS):
+        stage.tick(p, 1, 0.0, table.get, items)
+    assert len(scans) == 1 and stage.keys_scheduled() == PARTITIONS
+
+
 WHITELIST = """
 name: t/wl
 description: d
