@@ -28,18 +28,27 @@ Semantics are CrowdSec's time-machine buckets (pkg/leakybucket):
 * counter: capacity -1, never overflows on pour; it overflows ``duration`` after its first
   event. Time only advances with data, so that timed overflow is emitted by :func:`expire`
   (called by whoever knows that time has advanced) or, for the same key, by the next
-  :func:`pour` at or after the deadline (the old bucket overflows, the event starts a new one).
+  :func:`pour` at or after the deadline (the old bucket overflows, the event starts a new one);
+* bayesian: never overflows on capacity (capacity -1). After each pour the posterior starts
+  again from ``bayesian_prior`` and goes through every ``bayesian_conditions`` entry in order
+  (env ``evt``, ``queue``, ``leaky``): a true condition applies Bayes' rule with
+  (``prob_given_evil``, ``prob_given_benign``), a false one with their complements, a failing
+  or non-bool one is skipped (logged). The arithmetic is float32, like CrowdSec's. A
+  ``guillotine`` condition that has been true once in this bucket is no longer evaluated and
+  counts as true (the bucket keeps the indexes, ``"guillotined": [0, …]``). A posterior
+  above ``bayesian_threshold`` overflows at the event's time; the lifetime is ``leakspeed``.
 
 Queued events keep what alerts and expressions use (time, meta, source enrichment, scope);
 expressions see them as :class:`engine.event.Event` (``Meta``, ``Enriched``, ``Time``,
 ``MarshaledTime``, ``GetMeta``), rebuilt from the state.
 
-Bucket types are a registry (:data:`BUCKET_TYPES`); bayesian buckets plug in later as a
-further :class:`BucketType` implementation.
+Bucket types are a registry (:data:`BUCKET_TYPES`) of :class:`BucketType` implementations.
 """
 from __future__ import annotations
 
 import logging
+import math
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -53,6 +62,11 @@ if TYPE_CHECKING:
 
 _NS = 1_000_000_000
 log = logging.getLogger("crowdstream.engine")
+
+
+def float32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (Go's ``float32(x)``)."""
+    return struct.unpack("f", struct.pack("f", value))[0]  # type: ignore[no-any-return]
 
 
 def to_ns(ts: float) -> int:
@@ -80,8 +94,9 @@ class BucketType(Protocol):
 
     name: str
 
-    def validate(self, scenario: Scenario) -> str | None:
-        """An error message when the scenario's settings do not fit this type."""
+    def validate(self, scenario: Scenario) -> str | tuple[str, str] | None:
+        """A problem when the scenario's settings do not fit this type: a message, or
+        (key, message) when one key is at fault."""
 
     def lifetime_ns(self, scenario: Scenario) -> int:
         """How long after its last event a bucket stays alive (0: no expiry)."""
@@ -122,6 +137,14 @@ def _add_event(scenario: Scenario, b: dict[str, Any], t_ns: int, event: Mapping[
 def _new_bucket(t_ns: int, event: Mapping[str, Any]) -> dict[str, Any]:
     return {"count": 0, "first_ns": t_ns, "first_time": event.get("time", ""), "last_ns": t_ns,
             "queue": []}
+
+
+def _poured(scenario: Scenario, bucket: dict[str, Any] | None, t_ns: int,
+            event: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``bucket`` (a new one when None) with the event added."""
+    b = dict(bucket) if bucket is not None else _new_bucket(t_ns, event)
+    _add_event(scenario, b, t_ns, event)
+    return b
 
 
 class LeakyType:
@@ -193,9 +216,7 @@ class ConditionalType:
 
     def pour(self, scenario: Scenario, bucket: dict[str, Any] | None, t_ns: int,
              event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
-        b = dict(bucket) if bucket is not None else _new_bucket(t_ns, event)
-        _add_event(scenario, b, t_ns, event)
-        return b, False
+        return _poured(scenario, bucket, t_ns, event), False
 
 
 class CounterType:
@@ -215,9 +236,71 @@ class CounterType:
 
     def pour(self, scenario: Scenario, bucket: dict[str, Any] | None, t_ns: int,
              event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
-        b = dict(bucket) if bucket is not None else _new_bucket(t_ns, event)
-        _add_event(scenario, b, t_ns, event)
-        return b, False
+        return _poured(scenario, bucket, t_ns, event), False
+
+
+def bayes_update(prior: float, given_evil: float, given_benign: float) -> float:
+    """Bayes' rule in float32 (every operation rounded, as Go computes on float32)."""
+    numerator = float32(given_evil * prior)
+    denominator = float32(numerator + float32(given_benign * float32(1.0 - prior)))
+    if denominator == 0.0:  # then the numerator is 0 too: Go's 0/0
+        return math.nan
+    return float32(numerator / denominator)
+
+
+class BayesianType:
+    """Overflows when the posterior of its ``bayesian_conditions`` (recomputed from the prior
+    after each pour) is above ``bayesian_threshold``; lives ``leakspeed`` after its last
+    event. Problems of the bayesian keys themselves are reported by the scenario loader."""
+
+    name = "bayesian"
+
+    def validate(self, scenario: Scenario) -> str | tuple[str, str] | None:
+        if not scenario.bayesian_conditions:
+            return "bayesian_conditions", "is required"
+        if scenario.bayesian_prior == 0.0:
+            return "bayesian_prior", "is required"
+        if scenario.bayesian_threshold == 0.0:
+            return "bayesian_threshold", "is required"
+        if scenario.capacity != -1:
+            return f"invalid capacity '{scenario.capacity}': must be -1"
+        if scenario.leakspeed_ns <= 0:
+            return "leakspeed is required and must be > 0"
+        return None
+
+    def lifetime_ns(self, scenario: Scenario) -> int:
+        return scenario.leakspeed_ns
+
+    def pour(self, scenario: Scenario, bucket: dict[str, Any] | None, t_ns: int,
+             event: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+        b = _poured(scenario, bucket, t_ns, event)
+        posterior, guillotined = self.posterior(scenario, b, event)
+        if guillotined != b.get("guillotined", []):
+            b["guillotined"] = guillotined
+        return b, posterior > scenario.bayesian_threshold
+
+    @staticmethod
+    def posterior(scenario: Scenario, b: Mapping[str, Any],
+                  event: Mapping[str, Any]) -> tuple[float, list[int]]:
+        """The posterior after ``event`` (already in ``b``), and the guillotined indexes."""
+        posterior = scenario.bayesian_prior
+        guillotined: list[int] = list(b.get("guillotined", []))
+        env: dict[str, Any] | None = None
+        for index, cond in enumerate(scenario.bayesian_conditions):
+            if index in guillotined:
+                posterior = bayes_update(posterior, cond.prob_given_evil, cond.prob_given_benign)
+                continue
+            if env is None:
+                env = _condition_env(scenario, b, event)
+            value = _run_bool(scenario, f"bayesian_conditions[{index}]", cond.condition, env)
+            if value is True:
+                posterior = bayes_update(posterior, cond.prob_given_evil, cond.prob_given_benign)
+                if cond.guillotine:
+                    guillotined.append(index)
+            elif value is False:
+                posterior = bayes_update(posterior, float32(1.0 - cond.prob_given_evil),
+                                         float32(1.0 - cond.prob_given_benign))
+        return posterior, sorted(guillotined)
 
 
 BUCKET_TYPES: Mapping[str, BucketType] = MappingProxyType({
@@ -225,9 +308,8 @@ BUCKET_TYPES: Mapping[str, BucketType] = MappingProxyType({
     "trigger": TriggerType(),
     "conditional": ConditionalType(),
     "counter": CounterType(),
+    "bayesian": BayesianType(),
 })
-# Types CrowdSec has that are not implemented yet (a clear error instead of "unknown type").
-PLANNED_TYPES = frozenset({"bayesian"})
 _TRIGGER = BUCKET_TYPES["trigger"]
 _COUNTER = BUCKET_TYPES["counter"]
 
@@ -322,10 +404,14 @@ def _run_bool(scenario: Scenario, what: str, expr: Any, env: dict[str, Any]) -> 
     return value
 
 
+def _condition_env(scenario: Scenario, b: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``condition`` and bayesian conditions see: ``evt``, ``queue``, ``leaky``."""
+    return {"evt": _as_event(event), "queue": QueueView(b["queue"], scenario.queue_size),
+            "leaky": LeakyView(scenario, b, None)}
+
+
 def _condition(scenario: Scenario, b: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    env = {"evt": _as_event(event), "queue": QueueView(b["queue"], scenario.queue_size),
-           "leaky": LeakyView(scenario, b, None)}
-    return _run_bool(scenario, "condition", scenario.condition, env) is True
+    return _run_bool(scenario, "condition", scenario.condition, _condition_env(scenario, b, event)) is True
 
 
 def pour(scenario: Scenario, state: Mapping[str, Any] | None, ts: float,

@@ -1,8 +1,11 @@
 """Scenarios: the strict YAML spec of CrowdSec's ``BucketSpec`` → a compiled :class:`Scenario`.
 
-Every key CrowdSec knows is recognised; an unknown key is an error naming the file and the
-key, and a key whose feature is not implemented yet says so instead of being ignored.
-``reprocess`` is accepted and recorded (re-pouring overflows is a later issue).
+Every key CrowdSec knows is recognised; an unknown key is an error naming the file, the
+line and the key. ``reprocess`` is recorded on the scenario; re-pouring an overflow event
+into the buckets is done by whoever handles overflows (see :mod:`engine.overflow`).
+The ``bayesian_*`` keys are only for ``type: bayesian``: probabilities are float32 as in
+CrowdSec, the prior and the threshold must be in ]0, 1], each condition's probabilities in
+[0, 1], and each condition expression (env ``evt``, ``queue``, ``leaky``) compiles at load.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.bucket import BUCKET_TYPES, PLANNED_TYPES, BucketType
+from engine.bucket import BUCKET_TYPES, BucketType, float32
 from engine.durations import DurationError, format_duration, parse_duration
 from engine.expr import CompiledExpr, ExprError, Function, compile_expr
 from engine.runtime import Runtime
@@ -21,12 +24,10 @@ from engine.spec import ContentError, Fields, load_documents
 SCENARIO_KEYS = frozenset({
     "format", "description", "references", "type", "name", "capacity", "leakspeed", "filter",
     "groupby", "distinct", "debug", "labels", "blackhole", "scope", "reprocess", "cache_size",
-    "version", "data", "condition", "cancel_on", "overflow_filter", "duration"})
-SCENARIO_UNSUPPORTED = {
-    "bayesian_prior": "bayesian buckets are not supported yet",
-    "bayesian_threshold": "bayesian buckets are not supported yet",
-    "bayesian_conditions": "bayesian buckets are not supported yet",
-}
+    "version", "data", "condition", "cancel_on", "overflow_filter", "duration",
+    "bayesian_prior", "bayesian_threshold", "bayesian_conditions"})
+BAYESIAN_KEYS = ("bayesian_prior", "bayesian_threshold", "bayesian_conditions")
+BAYESIAN_CONDITION_KEYS = frozenset({"condition", "prob_given_evil", "prob_given_benign", "guillotine"})
 SCOPE_KEYS = frozenset({"type", "expression"})
 
 
@@ -37,6 +38,16 @@ class Scope:
 
     type: str = "Ip"
     expression: CompiledExpr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BayesianCondition:
+    """One entry of ``bayesian_conditions`` (probabilities are float32 values)."""
+
+    condition: CompiledExpr = field(repr=False)
+    prob_given_evil: float
+    prob_given_benign: float
+    guillotine: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,10 @@ class Scenario:
     overflow_filter: CompiledExpr | None = field(default=None, repr=False)
     #: counter buckets: the overflow comes ``duration`` after the first event
     duration_ns: int = 0
+    #: bayesian buckets (float32 values; 0: not set)
+    bayesian_prior: float = 0.0
+    bayesian_threshold: float = 0.0
+    bayesian_conditions: tuple[BayesianCondition, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -126,9 +141,44 @@ def _duration(spec: Fields, key: str) -> int:
         raise spec.error(key, str(exc)) from None
 
 
+def _probability(spec: Fields, key: str, reason: str, low_open: bool) -> float:
+    """A float32 probability in [0, 1] (]0, 1] when ``low_open``); 0 when absent."""
+    value = float32(spec.number(key))
+    if spec.present(key) and not ((0.0 < value if low_open else 0.0 <= value) and value <= 1.0):
+        raise spec.error(key, reason)
+    return value
+
+
+def _bayesian_conditions(spec: Fields, functions: Mapping[str, Function]) -> tuple[BayesianCondition, ...]:
+    out = []
+    for item in spec.maps("bayesian_conditions"):
+        item.check(BAYESIAN_CONDITION_KEYS)
+        condition = _expr(item, "condition", functions, required=True, names=("evt", "queue", "leaky"))
+        probs = []
+        for key in ("prob_given_evil", "prob_given_benign"):
+            if not item.present(key):
+                raise item.error(key, "is required")
+            probs.append(_probability(item, key, "invalid probability: must be >= 0 and <= 1", False))
+        out.append(BayesianCondition(condition, probs[0], probs[1], item.bool("guillotine")))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _bayesian(spec: Fields, type_name: str, functions: Mapping[str, Function]) -> dict[str, Any]:
+    """The ``bayesian_*`` fields of a :class:`Scenario`."""
+    if type_name != "bayesian":
+        for key in BAYESIAN_KEYS:
+            if key in spec:
+                raise spec.error(key, "is only for bayesian buckets")
+        return {}
+    return {"bayesian_prior": _probability(spec, "bayesian_prior", "invalid prior: must be > 0 and <= 1", True),
+            "bayesian_threshold": _probability(spec, "bayesian_threshold",
+                                               "invalid threshold: must be > 0 and <= 1", True),
+            "bayesian_conditions": _bayesian_conditions(spec, functions)}
+
+
 def compile_scenario(spec: Fields, file_hash: str, runtime: Runtime) -> Scenario:
     """Validate and compile one scenario document; its ``data:`` files go to ``runtime``."""
-    spec.check(SCENARIO_KEYS, SCENARIO_UNSUPPORTED)
+    spec.check(SCENARIO_KEYS)
     if spec.present("data"):
         runtime.load_data(spec.any("data"), spec.at("data"))
     functions = runtime.functions
@@ -140,8 +190,6 @@ def compile_scenario(spec: Fields, file_hash: str, runtime: Runtime) -> Scenario
     type_name = spec.str("type")
     kind = BUCKET_TYPES.get(type_name)
     if kind is None:
-        if type_name in PLANNED_TYPES:
-            raise spec.error("type", f"bucket type {type_name!r} is not supported yet")
         raise spec.error("type", f"unknown bucket type {type_name!r}")
     scope_spec = spec.map("scope")
     scope = Scope()
@@ -181,9 +229,12 @@ def compile_scenario(spec: Fields, file_hash: str, runtime: Runtime) -> Scenario
         cancel_on=_expr(spec, "cancel_on", functions),
         overflow_filter=_expr(spec, "overflow_filter", functions, names=("evt", "queue", "signal", "leaky")),
         duration_ns=_duration(spec, "duration"),
+        **_bayesian(spec, type_name, functions),
     )
     spec.str("format")
     problem = kind.validate(scenario)
+    if isinstance(problem, tuple):
+        raise spec.error(*problem)
     if problem:
         raise spec.error("", f"{type_name} bucket: {problem}")
     return scenario

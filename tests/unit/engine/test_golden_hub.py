@@ -4,8 +4,10 @@
   unchanged over the test's log; the lines of ``parser.assert`` / ``scenario.assert`` that
   use the simple forms below are checked against our parser snapshots and overflows. A line
   in any other form fails the test, so nothing is silently left unchecked.
-* CrowdSec engine fixtures (``crowdsec-fixtures/leakybucket``): bucket cases whose features
-  this slice supports; the others are skipped with the feature that is missing.
+* CrowdSec engine fixtures (``crowdsec-fixtures/leakybucket``): every bucket case (each
+  folder with a ``test.json``; ``hub`` holds only an index), poured like upstream's runner
+  (``bucketstore_test.go``): overflows of ``reprocess`` scenarios are poured again, through
+  the hubtest runner's overflow handling.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ from engine.content import Content
 from engine.event import Event
 from engine.expr import compile_expr
 from engine.gotime import parse_rfc3339
+from engine.hubtest.results import ParserCollector
+from engine.hubtest.runner import _Buckets
+from engine.overflow import BucketOverflow
 from engine.parser import ParserChain
 from engine.runtime import Runtime, RuntimeOptions
 from engine.scenario import load_scenarios
@@ -193,44 +198,51 @@ def test_hub_ssh_bf_overflows_exactly() -> None:
 # --- CrowdSec's bucket fixtures -------------------------------------------------------------
 
 SETTLE_SECONDS = 3.0  # bucketstore_test.go: sleep 1s, then polls until two empty 1s polls
-LATER = {"simple-trigger-reprocess": "re-pouring overflows (reprocess) is a later feature"}
 BUCKET_CASES = sorted(p.name for p in (FIXTURES / "leakybucket").iterdir()
                       if (p / "test.json").exists()) if (FIXTURES / "leakybucket").exists() else []
+
+
+class _RecordingBuckets(_Buckets):
+    """The hubtest runner's pouring (reprocess included), keeping every overflow's alerts."""
+
+    def __init__(self, content: Content, collector: ParserCollector) -> None:
+        super().__init__(content, collector)
+        self.alerts: list[dict[str, Any]] = []
+
+    def _overflow(self, overflow: BucketOverflow) -> None:
+        self.alerts.extend(overflow.alerts)
+        super()._overflow(overflow)
+
+
+def test_bucket_fixture_cases_are_all_found() -> None:
+    if not BUCKET_CASES:
+        pytest.skip("CrowdSec fixtures are not available")
+    folders = sorted(p.name for p in (FIXTURES / "leakybucket").iterdir() if p.is_dir())
+    assert [f for f in folders if f not in BUCKET_CASES] == ["hub"]  # an index, not a case
+    assert len(BUCKET_CASES) == 21
 
 
 @pytest.mark.skipif(not BUCKET_CASES, reason="CrowdSec fixtures are not available")
 @pytest.mark.parametrize("case", BUCKET_CASES)
 def test_crowdsec_bucket_fixtures(case: str) -> None:
-    if case in LATER:
-        pytest.skip(LATER[case])
     folder = FIXTURES / "leakybucket" / case
     test = json.loads((folder / "test.json").read_text())
     listing = (folder / "scenarios.yaml").read_text().replace("{{.TestDirectory}}", str(folder))
     files = [Path(f["filename"]) for f in yaml.safe_load(listing)]
-    try:
-        runtime = Runtime(RuntimeOptions(data_dir=FIXTURES / "leakybucket"))
-        content = Content(ParserChain([]), load_scenarios(files, runtime=runtime), runtime)
-    except ContentError as exc:
-        if "not supported yet" in str(exc):
-            pytest.skip(f"needs a later feature: {str(exc).split(': ', 1)[1]}")
-        raise
-    states: dict[str, dict[str, Any]] = {}
-    got = []
+    runtime = Runtime(RuntimeOptions(data_dir=FIXTURES / "leakybucket"))
+    content = Content(ParserChain([]), load_scenarios(files, runtime=runtime), runtime)
+    buckets = _RecordingBuckets(content, ParserCollector())
     latest = 0.0
     for line in test["lines"]:
-        evt = Event.from_dict(line)
-        ts = parse_rfc3339(line["MarshaledTime"]).timestamp()
-        latest = max(latest, ts)
-        event = content.pour_event(evt)
-        for key, names in content.route(evt):
-            for alert in (a for o in content.pour(key, names, ts, event, states.setdefault(key, {}))
-                          for a in o.alerts):
-                got.append((alert["scenario"], alert["events_count"], json.dumps(alert["source"], sort_keys=True)))
+        latest = max(latest, parse_rfc3339(line["MarshaledTime"]).timestamp())
+        buckets.pour(Event.from_dict(line))
     # upstream's runner waits about 3s (real time) for results after the last pour: counter
     # timers that fire by then overflow; here event time advances by as much
-    for key, key_states in states.items():
-        for alert in (a for o in content.expire(key, latest + SETTLE_SECONDS, key_states) for a in o.alerts):
-            got.append((alert["scenario"], alert["events_count"], json.dumps(alert["source"], sort_keys=True)))
+    for key, key_states in list(buckets.states.items()):
+        for overflow in content.expire(key, latest + SETTLE_SECONDS, key_states):
+            buckets._overflow(overflow)
+    got = [(alert["scenario"], alert["events_count"], json.dumps(alert["source"], sort_keys=True))
+           for alert in buckets.alerts]
     expected = []
     for result in test["results"] or []:  # null: no overflow expected
         alert = result.get("Alert") or {}

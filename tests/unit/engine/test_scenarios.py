@@ -81,7 +81,7 @@ def test_directories_load_in_name_order(write: Write, tmp_path: Path) -> None:
     (("capacity: 5", "capacity: 5\nduration: ages"), "duration: invalid duration 'ages'"),
     (("type: leaky", "type: conditional"), "conditional bucket: a condition is required"),
     (("type: leaky", "type: counter"), "counter bucket: invalid capacity '5': must be -1"),
-    (("type: leaky", "type: bayesian"), "type: bucket type 'bayesian' is not supported yet"),
+    (("type: leaky", "type: bayesian"), "bayesian_conditions: is required"),
     (("capacity: 5", "capacity: 5\ndata: [1]"), "data: each entry must be a mapping"),
     (("type: leaky", "type: leakyy"), "type: unknown bucket type 'leakyy'"),
     (("capacity: 5", "capacity: 0"), "leaky bucket: invalid capacity '0': must be > 0"),
