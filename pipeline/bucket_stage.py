@@ -11,12 +11,16 @@ stable ``uuid`` — the caller must deliver :attr:`StageOutput.alerts` and
 :attr:`StageOutput.repours` before it applies :attr:`StageOutput.writes`, so a crash in
 between recomputes the same alerts rather than losing them.
 
-Time: each partition has a watermark, the newest event time seen on it, or with a
+Time: a pours partition receives pours from several input streams (raw partitions), which
+progress at their own pace (a slow shipper, a worker re-reading a dead one's backlog). Its
+event time is the *lowest* of the newest event times of its streams, so no stream's buckets
+are judged idle by another stream's clock. The watermark is that, or with a
 ``watermark_lag`` the later of that and the tick's wall-clock time, minus the lag. A tick
 expires the keys whose deadline (``Content.deadline``) the watermark has passed: counter
 buckets overflow, dead buckets and ended blackholes go, and a key left empty is deleted
 (a changelog tombstone). The per-partition deadline index lives in memory and is rebuilt
-from the table on the first tick after a partition is assigned.
+from the table on the first tick after a partition is assigned; the same scan recovers a
+lower bound of each stream's event time from the rows (their newest bucket event per stream).
 """
 from __future__ import annotations
 
@@ -66,7 +70,7 @@ class BucketStage:
         self.content = content
         self.partitions = partitions
         self.watermark_lag = watermark_lag
-        self._event_time: dict[int, float] = {}
+        self._stream_time: dict[int, dict[str, float]] = {}
         self._indexes: dict[int, DeadlineIndex] = {}
         self._owned: set[int] = set()
 
@@ -78,7 +82,7 @@ class BucketStage:
         out = StageOutput()
         rows: dict[str, Row] = {}
         repours: list[Pour] = []
-        newest = self._event_time.get(partition, 0.0)
+        times = self._stream_time.setdefault(partition, {})
         for pour in batch.pours:
             row = rows.get(pour.key)
             if row is None:
@@ -93,9 +97,9 @@ class BucketStage:
             if pour.origin is not None:
                 origins[pour.origin.stream] = [pour.origin.offset, pour.origin.index]
             self._overflows(overflows, out, repours, Origin(f"p{partition}", offset, 0))
-            if pour.ts > newest:
-                newest = pour.ts
-        self._event_time[partition] = newest
+            stream = pour.origin.stream if pour.origin is not None else ""
+            if pour.ts > times.get(stream, 0.0):
+                times[stream] = pour.ts
         index = self._indexes.get(partition)
         for key, (states, origins) in rows.items():
             out.writes[key] = encode_row(states, origins) if states else None
@@ -108,7 +112,8 @@ class BucketStage:
 
     def watermark(self, partition: int, wall_ts: float) -> float:
         """The event time up to which partition ``partition`` is complete (see module doc)."""
-        event_time = self._event_time.get(partition, 0.0)
+        times = self._stream_time.get(partition)
+        event_time = min(times.values()) if times else 0.0
         if self.watermark_lag is None:
             return event_time
         return max(event_time, wall_ts) - self.watermark_lag
@@ -155,7 +160,7 @@ class BucketStage:
         for partition in partitions:
             self._owned.discard(partition)
             self._indexes.pop(partition, None)
-            self._event_time.pop(partition, None)
+            self._stream_time.pop(partition, None)
 
     def keys_scheduled(self) -> int:
         return sum(len(index) for index in self._indexes.values())
@@ -164,9 +169,17 @@ class BucketStage:
         """Index ``partitions`` in one pass over the table."""
         indexes = {partition: DeadlineIndex() for partition in partitions}
         for key, data in items:
-            index = indexes.get(partition_for(key, self.partitions))
-            if index is not None:
-                index.schedule(key, self.content.deadline(decode_row(data)[0]))
+            partition = partition_for(key, self.partitions)
+            index = indexes.get(partition)
+            if index is None:
+                continue
+            states, origins = decode_row(data)
+            index.schedule(key, self.content.deadline(states))
+            last = max((st["bucket"]["last_ns"] for st in states.values() if "bucket" in st), default=0)
+            if last:
+                times = self._stream_time.setdefault(partition, {})
+                for stream in origins:
+                    times[stream] = max(times.get(stream, 0.0), last / 1e9)
         self._indexes.update(indexes)
         log.info("bucket deadlines indexed: %s",
                  ", ".join(f"partition {p}: {len(i)} keys" for p, i in sorted(indexes.items())))

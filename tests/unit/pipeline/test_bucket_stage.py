@@ -145,8 +145,9 @@ def test_ticks_expire_fire_counters_and_collect_idle_keys(tmp_path: Path) -> Non
 def test_the_watermark_follows_wall_clock_minus_the_lag(tmp_path: Path) -> None:
     stage = make_stage(tmp_path, LEAKY, lag=60.0)
     assert stage.watermark(0, wall_ts=T0) == T0 - 60
-    stage.pour_batch(0, 0, PourBatch([pour("1.2.3.4", 500, "fail", ["t/leaky"], None)]), {}.get)
-    assert stage.watermark(0, wall_ts=T0) == T0 + 440
+    stage.pour_batch(0, 0, PourBatch([pour("1.2.3.4", 500, "fail", ["t/leaky"], Origin("r0", 0, 0)),
+                                      pour("1.2.3.5", 900, "fail", ["t/leaky"], Origin("r1", 0, 0))]), {}.get)
+    assert stage.watermark(0, wall_ts=T0) == T0 + 440  # the slower stream
     assert make_stage(tmp_path, LEAKY).watermark(0, wall_ts=T0) == 0.0
 
 
@@ -156,10 +157,31 @@ def test_the_index_is_rebuilt_after_a_partition_comes_back(tmp_path: Path) -> No
     p = partition_for(ip, PARTITIONS)
     table.apply(stage.pour_batch(p, 0, fails(ip, [0], 0), table.get).writes)
     stage.forget([p])
-    # a new owner: event time only advances with its own events
-    table.apply(stage.pour_batch(p, 1, PourBatch([pour("x", 100, "fail", ["t/leaky"], None)]),
+    # a new owner: stream r0's time comes back from the rows (0 s), so a pour of another
+    # stream at 100 s collects nothing; once r0 itself reaches 100 s, the key is idle
+    table.apply(stage.pour_batch(p, 1, PourBatch([pour("x", 100, "fail", ["t/leaky"], Origin("r1", 0, 0))]),
                                  table.get).writes)
-    assert stage.tick(p, 2, 0.0, table.get, table.items).writes == {ip: None}
+    assert stage.tick(p, 2, 0.0, table.get, table.items).writes == {}
+    table.apply(stage.pour_batch(p, 3, PourBatch([pour("y", 100, "fail", ["t/leaky"], Origin("r0", 9, 0))]),
+                                 table.get).writes)
+    assert stage.tick(p, 4, 0.0, table.get, table.items).writes == {ip: None}
+
+
+def test_a_lagging_stream_keeps_its_buckets(tmp_path: Path) -> None:
+    """Two raw partitions feed one pours partition; the one far ahead must not make the
+    other's buckets look idle (5 failures at 06:10, another stream at 06:30, a tick, then
+    the 6th failure at 06:10:05 still overflows)."""
+    stage, table = make_stage(tmp_path, LEAKY.replace("capacity: 2", "capacity: 5")), Table()
+    ip = "10.9.9.9"
+    p = partition_for(ip, PARTITIONS)
+    table.apply(stage.pour_batch(p, 0, PourBatch([pour(ip, 600 + i, "fail", ["t/leaky"], Origin("r1", 0, i))
+                                                  for i in range(5)]), table.get).writes)
+    table.apply(stage.pour_batch(p, 1, PourBatch([pour("x", 1800, "fail", ["t/leaky"], Origin("r0", 0, 0))]),
+                                 table.get).writes)
+    table.apply(stage.tick(p, 2, 0.0, table.get, table.items).writes)
+    assert stage.watermark(p, 0.0) == T0 + 604
+    out = stage.pour_batch(p, 3, PourBatch([pour(ip, 605, "fail", ["t/leaky"], Origin("r1", 1, 0))]), table.get)
+    assert [(a["events_count"], a["start_at"]) for a in out.alerts] == [(6, "2026-11-22T06:10:00Z")]
 
 
 def test_one_table_scan_indexes_every_owned_partition(tmp_path: Path) -> None:
