@@ -119,7 +119,7 @@ class DbConfig(_Section):
 
     @property
     def url(self) -> str:
-        """The SQLAlchemy URL of this database."""
+        """The SQLAlchemy URL of this database: drivers ``psycopg`` (v3) and ``pymysql``."""
         if self.type == "sqlite":
             return f"sqlite:///{self.db_path}"
         driver = "mysql+pymysql" if self.type == "mysql" else "postgresql+psycopg"
@@ -127,7 +127,10 @@ class DbConfig(_Section):
         auth = quote(self.user or "", safe="")
         if self.password:
             auth += ":" + quote(self.password, safe="")
-        query = f"?sslmode={self.sslmode}" if self.sslmode and self.type != "mysql" else ""
+        if self.type == "mysql":
+            query = "?charset=utf8mb4"  # all of Unicode, as the LAPI's tables
+        else:
+            query = f"?sslmode={quote(self.sslmode, safe='')}" if self.sslmode else ""
         return f"{driver}://{auth}@{self.host}:{port}/{self.db_name}{query}"
 
 

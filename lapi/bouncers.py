@@ -82,8 +82,9 @@ def add_bouncer(session: Session, name: str, key: str | None = None, *,
 
 
 def list_bouncers(session: Session) -> list[dict[str, Any]]:
-    """Every bouncer as a dict (no key material), by name."""
-    rows = session.execute(select(Bouncer).order_by(Bouncer.name)).scalars()
+    """Every bouncer as a dict (no key material), by name (code point order: sorted here,
+    as a database's collation may order names otherwise, e.g. PostgreSQL's ``en_US``)."""
+    rows = sorted(session.execute(select(Bouncer)).scalars(), key=lambda b: b.name)
     return [
         {
             "name": b.name,

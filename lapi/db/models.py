@@ -2,8 +2,10 @@
 
 Portable to SQLite, PostgreSQL and MySQL/MariaDB: every string has a length (MySQL), the
 integer keys are BIGINT except on SQLite (where only ``INTEGER PRIMARY KEY`` autoincrements),
-times are :class:`~lapi.db.types.UTCDateTime`, constraint names follow a naming convention
-(stable names for the alembic migrations to come). Table and column names follow CrowdSec's
+times are :class:`~lapi.db.types.UTCDateTime`, unbounded text is
+:data:`~lapi.db.types.LongText`, constraint names follow a naming convention (stable names for
+the alembic migrations of :mod:`lapi.db.migrate`; on MySQL/MariaDB the tables are created
+``utf8mb4`` with a binary collation, :func:`~lapi.db.types.mysql_table_options`). Table and column names follow CrowdSec's
 where the concept is the same.
 
 Decisions and the stream
@@ -31,11 +33,10 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
-    Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from lapi.db.types import IPKey, UTCDateTime
+from lapi.db.types import IPKey, LongText, UTCDateTime
 
 #: BIGINT ids, but SQLite needs INTEGER PRIMARY KEY to autoincrement
 IdType = BigInteger().with_variant(Integer(), "sqlite")
@@ -118,7 +119,7 @@ class Alert(Base):
     machine_id: Mapped[str | None] = mapped_column(String(NAME_LEN), index=True)
     scenario: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False, index=True)
     bucket_id: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False, default="")
-    message: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    message: Mapped[str] = mapped_column(LongText, nullable=False, default="")
     events_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     stopped_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -139,7 +140,7 @@ class Alert(Base):
     simulated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     remediation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     kind: Mapped[str | None] = mapped_column(String(64))
-    labels: Mapped[str | None] = mapped_column(Text)  # JSON list, as received
+    labels: Mapped[str | None] = mapped_column(LongText)  # JSON list, as received
 
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="alert", cascade="all, delete-orphan", passive_deletes=True,
@@ -202,7 +203,7 @@ class Event(Base):
         IdType, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True
     )
     time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    serialized: Mapped[str] = mapped_column(Text, nullable=False)
+    serialized: Mapped[str] = mapped_column(LongText, nullable=False)
 
 
 class Meta(Base):
@@ -215,4 +216,4 @@ class Meta(Base):
         IdType, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True
     )
     key: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False)
-    value: Mapped[str] = mapped_column(Text, nullable=False)
+    value: Mapped[str] = mapped_column(LongText, nullable=False)

@@ -5,23 +5,19 @@ failing with "database is locked"), foreign keys, and explicit transaction contr
 pysqlite's own implicit BEGIN is disabled so SAVEPOINTs work, reading sessions start a
 deferred ``BEGIN`` (one consistent snapshot) and writing sessions ``BEGIN IMMEDIATE`` (they
 take the write lock up front, so they never fail on a stale snapshot when they upgrade).
-Everything else is plain SQLAlchemy and stays portable to PostgreSQL and MySQL/MariaDB.
+Everything else is plain SQLAlchemy and stays portable to PostgreSQL (``psycopg``) and
+MySQL/MariaDB (``pymysql``). The schema comes from the migrations (:mod:`lapi.db.migrate`).
 """
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
-
-from lapi.db.changes import CHANGES
-from lapi.db.models import Base, Sequence
 
 log = logging.getLogger("crowdstream.lapi.db")
 
@@ -61,26 +57,13 @@ class Database:
         with self._read() as session:
             yield session
 
-    def create_schema(self) -> None:
-        """Create missing tables and seed the counters (idempotent, safe when several
-        processes start at once). Alembic migrations replace this later."""
-        for attempt in range(5):
-            try:
-                Base.metadata.create_all(self.engine)
-                break
-            except (OperationalError, ProgrammingError) as exc:
-                # another process created a table between our check and our CREATE
-                if "already exists" not in str(exc) or attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        with self.session() as session:
-            exists = session.execute(select(Sequence.name).where(Sequence.name == CHANGES)).first()
-            if exists is None:
-                try:
-                    with session.begin_nested():
-                        session.execute(insert(Sequence).values(name=CHANGES, value=0))
-                except IntegrityError:
-                    pass  # seeded concurrently
+    def upgrade_schema(self) -> None:
+        """Create or upgrade the schema to the newest migration and seed the counters
+        (idempotent, safe when several processes start at once: :mod:`lapi.db.migrate`)."""
+        from lapi.db.migrate import upgrade_schema
+
+        with self.engine.execution_options(**{_TX_OPTION: "write"}).connect() as connection:
+            upgrade_schema(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -94,6 +77,7 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = Fa
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_recycle"] = 3600  # before MySQL's wait_timeout (8h) closes idle ones
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         _setup_sqlite(engine, busy_timeout_ms)
@@ -120,8 +104,13 @@ def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def open_database(url: str, *, create: bool = True, busy_timeout_ms: int = 10_000) -> Database:
-    """Open (and by default create/upgrade the schema of) the database at ``url``."""
+    """Open the database at ``url`` and, by default, create or upgrade its schema to the
+    newest migration (:meth:`Database.upgrade_schema`)."""
     database = Database(create_db_engine(url, busy_timeout_ms=busy_timeout_ms))
     if create:
-        database.create_schema()
+        try:
+            database.upgrade_schema()
+        except BaseException:
+            database.dispose()
+            raise
     return database

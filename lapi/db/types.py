@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -36,6 +36,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+#: unbounded text: MySQL's ``TEXT`` stops at 64 KiB (an insert beyond fails in strict mode),
+#: so it gets ``MEDIUMTEXT`` (16 MiB) like the other databases' unbounded ``TEXT``
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+def mysql_table_options(dialect: Dialect) -> dict[str, str]:
+    """Table options of every LAPI table on MySQL/MariaDB (empty elsewhere).
+
+    ``utf8mb4`` (all of Unicode) with a *binary, no-pad* collation, so strings compare as on
+    SQLite and PostgreSQL: case-sensitive (``'B1' != 'b1'``, unique keys included) and with
+    trailing spaces significant. The server's default (``utf8mb4_general_ci``) is neither.
+    MariaDB calls it ``utf8mb4_nopad_bin``, MySQL 8 ``utf8mb4_0900_bin``."""
+    if dialect.name not in ("mysql", "mariadb"):
+        return {}
+    collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+    return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": collation}
 
 
 class IPKey(TypeDecorator[str]):

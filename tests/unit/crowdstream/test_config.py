@@ -56,6 +56,16 @@ def test_database_urls(tmp_path: Path) -> None:
         "  type: sqlite\n  db_path: {}/data/cs.db\n".format(tmp_path),
         "  type: postgresql\n  host: db\n  user: cs\n  password: 'p@ss'\n  db_name: crowdsec\n"))
     assert load_config(path).db_config.url == "postgresql+psycopg://cs:p%40ss@db:5432/crowdsec"
+    path.write_text(path.read_text().replace("type: postgresql", "type: pgx")
+                    .replace("db_name: crowdsec", "db_name: crowdsec\n  sslmode: require"))
+    assert load_config(path).db_config.url == \
+        "postgresql+psycopg://cs:p%40ss@db:5432/crowdsec?sslmode=require"
+    path.write_text(path.read_text().replace("type: pgx", "type: mysql")
+                    .replace("host: db", "host: db\n  port: 3307"))
+    assert load_config(path).db_config.url == \
+        "mysql+pymysql://cs:p%40ss@db:3307/crowdsec?charset=utf8mb4"
+    sqlite = write(tmp_path / "s.yaml", MINIMAL.format(dir=tmp_path))
+    assert load_config(sqlite).db_config.url == f"sqlite:///{tmp_path}/data/cs.db"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,9 @@
-"""Fixtures of the LAPI unit tests: a real SQLite file, a fake clock, the app."""
+"""Fixtures of the LAPI unit tests: a real database, a fake clock, the app.
+
+``db_url`` (and so every test using the database) runs on each backend: a SQLite file, and a
+fresh PostgreSQL and MariaDB database dropped after the test (:mod:`tests.support.databases`;
+skipped when the server is not there, failed instead with CROWDSTREAM_REQUIRE_DATABASES=1).
+Select one with ``-k sqlite`` / ``-k postgresql`` / ``-k mariadb``."""
 from __future__ import annotations
 
 import warnings
@@ -18,6 +23,9 @@ from lapi.bouncers import add_bouncer
 from lapi.db.session import Database, open_database
 from lapi.profiles import Profiles, load_profiles
 from lapi.settings import LapiSettings
+from tests.support import databases
+
+BACKENDS = ("sqlite", "postgresql", "mariadb")
 
 
 @pytest.fixture
@@ -25,9 +33,42 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def database_servers() -> Iterator[dict[str, databases.Server]]:
+    servers: dict[str, databases.Server] = {}
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+def _server(servers: dict[str, databases.Server], backend: str) -> databases.Server:
+    server = servers.get(backend)
+    if server is None:
+        server = servers[backend] = databases.SERVERS[backend]()
+    try:
+        server.prepare()
+    except databases.Unavailable as exc:
+        if databases.required():
+            pytest.fail(f"{backend} unavailable ({databases.REQUIRE_ENV}=1): {exc}", pytrace=False)
+        pytest.skip(f"{backend} unavailable: {exc}")
+    return server
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'lapi.db'}"
+def db_url(backend: str, tmp_path: Path,
+           database_servers: dict[str, databases.Server]) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lapi.db'}"
+        return
+    server = _server(database_servers, backend)
+    name, url = server.create()
+    yield url
+    server.drop(name)
 
 
 #: the shipped stock profile (CrowdSec's: remediation on an Ip source → ban 4h, then stop)

@@ -59,8 +59,13 @@ def test_concurrent_duplicate_insert_returns_the_winner(database, profiles, monk
         ingest_alerts(session, [AGENT_ALERT], profiles, T0)
     monkeypatch.setattr(ingest_module, "known_alert_ids", lambda session, uuids: {})
     with database.session() as session:
-        ids = ingest_alerts(session, [AGENT_ALERT, agent_alert("198.51.100.7")], profiles, T0)
-    assert ids == [1, 2]
+        ids = ingest_alerts(session, [AGENT_ALERT, second := agent_alert("198.51.100.7")],
+                            profiles, T0)
+    # PostgreSQL sequences and InnoDB auto-increment keep the id the failed insert took
+    # (SQLite reuses it): ids have gaps, so the new alert's id is looked up
+    with database.read_session() as session:
+        second_id = session.execute(select(Alert.id).where(Alert.uuid == second["uuid"])).scalar_one()
+    assert ids == [1, second_id] and second_id > 1
     assert _count(database, Alert) == 2
     assert [d.value for d in _decisions(database)] == ["203.0.113.66", "198.51.100.7"]
 

@@ -1,5 +1,6 @@
 """The schema and every query the LAPI issues compile for PostgreSQL and MySQL (no
-SQLite-only SQL). A live PostgreSQL/MariaDB run comes with the migrations issue."""
+SQLite-only SQL), without a server; test_lapi_databases and every test using ``db_url``
+run live on PostgreSQL and MariaDB too."""
 from datetime import timedelta
 
 import pytest

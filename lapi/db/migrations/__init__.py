@@ -1,0 +1,1 @@
+"""Alembic migrations of the LAPI schema (run by :mod:`lapi.db.migrate`)."""
