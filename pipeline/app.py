@@ -84,6 +84,7 @@ def build_app(settings: PipelineSettings, content: Content) -> faust.App:
                     buckets.pop(key, None)
                 else:
                     buckets[key] = value
+            await _changelog_handed_over(app)
 
     @app.timer(settings.tick_interval, on_leader=True)
     async def ticks() -> None:
@@ -111,6 +112,19 @@ async def _deliver(out: StageOutput, alerts: faust.TopicT, pours: faust.TopicT) 
         pending.append(await pours.send(value=batch.encode(), partition=partition))
     if pending:
         await asyncio.gather(*pending)
+
+
+async def _changelog_handed_over(app: faust.App) -> None:
+    """Wait until the table's changelog writes have left Faust's producer buffer.
+
+    Faust flushes that buffer before it commits offsets, but its flush gives up after 0.1 s
+    without a sent message (``ProducerBuffer.flush_atmost``), so under load an offset could be
+    committed while the changelog writes of its message were still buffered: a crash then
+    loses the state change for good. Waiting here, before the message is acked, keeps
+    "committed ⇒ changelog handed to the Kafka client", whose own flush is complete."""
+    buffer = app.producer.buffer
+    while buffer.size:
+        await buffer.flush_atmost(buffer.size)
 
 
 async def _decoded(

@@ -3,24 +3,28 @@ alerts and re-pours.
 
 The table row of a bucket key is JSON ``{"s": states, "o": origins}``: ``states`` maps
 scenario id → bucket state (see :mod:`engine.bucket`), ``origins`` maps an input stream
-(``r<partition>`` of the raw topic, ``p<partition>`` of the pours topic for re-poured
-overflows) → ``[offset, index]`` of the last pour applied to this key. Per key and stream
-pours arrive in order, so a pour at or below that mark is a redelivery (after a crash or a
-rebalance) and is skipped: state changes happen once. Their alerts are at-least-once with a
+(a log source in a raw partition, or ``p<partition>`` of the pours topic for re-poured
+overflows: see ``topics.records.Origin``) → ``[offset, index]`` of the last pour applied to
+this key. Each pours partition also has a row of its own (key ``"\x00partition:<p>"``,
+written last for every pour message, so when it landed so did the rows before it): the last
+origin applied per stream on the partition, and each stream's newest event time. Per stream,
+pours arrive on a partition in order, so a pour at or below either mark is a redelivery
+(after a crash or a rebalance) and is skipped: state changes happen once — even for a key
+collected since (its own marks are gone, the partition's are not). Their alerts are at-least-once with a
 stable ``uuid`` — the caller must deliver :attr:`StageOutput.alerts` and
 :attr:`StageOutput.repours` before it applies :attr:`StageOutput.writes`, so a crash in
 between recomputes the same alerts rather than losing them.
 
-Time: a pours partition receives pours from several input streams (raw partitions), which
-progress at their own pace (a slow shipper, a worker re-reading a dead one's backlog). Its
+Time: a pours partition receives pours from several input streams (log sources), which
+progress at their own pace (a slow shipper, a replay of several files, a worker re-reading a
+dead one's backlog). Its
 event time is the *lowest* of the newest event times of its streams, so no stream's buckets
 are judged idle by another stream's clock. The watermark is that, or with a
 ``watermark_lag`` the later of that and the tick's wall-clock time, minus the lag. A tick
 expires the keys whose deadline (``Content.deadline``) the watermark has passed: counter
 buckets overflow, dead buckets and ended blackholes go, and a key left empty is deleted
 (a changelog tombstone). The per-partition deadline index lives in memory and is rebuilt
-from the table on the first tick after a partition is assigned; the same scan recovers a
-lower bound of each stream's event time from the rows (their newest bucket event per stream).
+from the table on the first tick after a partition is assigned.
 """
 from __future__ import annotations
 
@@ -63,6 +67,33 @@ def encode_row(states: dict[str, dict[str, Any]], origins: dict[str, list[int]])
     return orjson.dumps({"s": states, "o": origins})
 
 
+PARTITION_ROW = "\x00partition:"
+
+
+def is_bucket_key(key: str) -> bool:
+    """False for the stage's own rows (they start with a NUL, no groupby value does)."""
+    return not key.startswith("\x00")
+
+
+@dataclass(slots=True)
+class PartitionRow:
+    """What the stage keeps per pours partition: per stream, the last origin applied
+    (``[offset, index]``) and the newest event time."""
+
+    marks: dict[str, list[int]] = field(default_factory=dict)
+    times: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def decode(cls, data: bytes | None) -> PartitionRow:
+        if not data:
+            return cls()
+        row = orjson.loads(data)
+        return cls(row["o"], row["t"])
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"o": self.marks, "t": self.times})
+
+
 class BucketStage:
     """One worker's bucket stage: its content, watermarks and deadline indexes."""
 
@@ -70,7 +101,7 @@ class BucketStage:
         self.content = content
         self.partitions = partitions
         self.watermark_lag = watermark_lag
-        self._stream_time: dict[int, dict[str, float]] = {}
+        self._partition_rows: dict[int, PartitionRow] = {}
         self._indexes: dict[int, DeadlineIndex] = {}
         self._owned: set[int] = set()
 
@@ -82,38 +113,47 @@ class BucketStage:
         out = StageOutput()
         rows: dict[str, Row] = {}
         repours: list[Pour] = []
-        times = self._stream_time.setdefault(partition, {})
+        prow = self._partition_row(partition, get)
         for pour in batch.pours:
             row = rows.get(pour.key)
             if row is None:
                 row = rows[pour.key] = decode_row(get(pour.key))
             states, origins = row
-            if pour.origin is not None and _applied(origins, pour.origin):
+            origin = pour.origin
+            if origin is not None and (_applied(origins, origin) or _applied(prow.marks, origin)):
                 metrics.REDELIVERED_POURS.inc()
                 continue
             for name in pour.scenarios:
                 metrics.POURS.labels(name).inc()
             overflows = self.content.pour(pour.key, pour.scenarios, pour.ts, pour.event, states)
-            if pour.origin is not None:
-                origins[pour.origin.stream] = [pour.origin.offset, pour.origin.index]
+            stream = ""
+            if origin is not None:
+                stream = origin.stream
+                origins[stream] = prow.marks[stream] = [origin.offset, origin.index]
             self._overflows(overflows, out, repours, Origin(f"p{partition}", offset, 0))
-            stream = pour.origin.stream if pour.origin is not None else ""
-            if pour.ts > times.get(stream, 0.0):
-                times[stream] = pour.ts
+            if pour.ts > prow.times.get(stream, 0.0):
+                prow.times[stream] = pour.ts
         index = self._indexes.get(partition)
         for key, (states, origins) in rows.items():
             out.writes[key] = encode_row(states, origins) if states else None
             if index is not None:
                 index.schedule(key, self.content.deadline(states))
+        out.writes[PARTITION_ROW + str(partition)] = prow.encode()  # last: see module doc
         out.repours = self._by_partition(repours)
         return out
+
+    def _partition_row(self, partition: int, get: Callable[[str], bytes | None]) -> PartitionRow:
+        prow = self._partition_rows.get(partition)
+        if prow is None:
+            prow = self._partition_rows[partition] = PartitionRow.decode(get(PARTITION_ROW + str(partition)))
+        return prow
 
     # --- time -----------------------------------------------------------------------------
 
     def watermark(self, partition: int, wall_ts: float) -> float:
         """The event time up to which partition ``partition`` is complete (see module doc)."""
-        times = self._stream_time.get(partition)
-        event_time = min(times.values()) if times else 0.0
+        prow = self._partition_rows.get(partition)
+        event_time = min(prow.times.values()) if prow is not None and prow.times else 0.0
         if self.watermark_lag is None:
             return event_time
         return max(event_time, wall_ts) - self.watermark_lag
@@ -123,6 +163,7 @@ class BucketStage:
              items: Callable[[], Iterable[tuple[str, bytes]]]) -> StageOutput:
         """Advance partition ``partition`` to its watermark: expire every key that is due."""
         out = StageOutput()
+        self._partition_row(partition, get)
         index = self._indexes.get(partition)
         if index is None:
             self._rebuild({partition} | (self._owned - set(self._indexes)), items())
@@ -160,7 +201,7 @@ class BucketStage:
         for partition in partitions:
             self._owned.discard(partition)
             self._indexes.pop(partition, None)
-            self._stream_time.pop(partition, None)
+            self._partition_rows.pop(partition, None)
 
     def keys_scheduled(self) -> int:
         return sum(len(index) for index in self._indexes.values())
@@ -169,17 +210,9 @@ class BucketStage:
         """Index ``partitions`` in one pass over the table."""
         indexes = {partition: DeadlineIndex() for partition in partitions}
         for key, data in items:
-            partition = partition_for(key, self.partitions)
-            index = indexes.get(partition)
-            if index is None:
-                continue
-            states, origins = decode_row(data)
-            index.schedule(key, self.content.deadline(states))
-            last = max((st["bucket"]["last_ns"] for st in states.values() if "bucket" in st), default=0)
-            if last:
-                times = self._stream_time.setdefault(partition, {})
-                for stream in origins:
-                    times[stream] = max(times.get(stream, 0.0), last / 1e9)
+            index = indexes.get(partition_for(key, self.partitions)) if is_bucket_key(key) else None
+            if index is not None:
+                index.schedule(key, self.content.deadline(decode_row(data)[0]))
         self._indexes.update(indexes)
         log.info("bucket deadlines indexed: %s",
                  ", ".join(f"partition {p}: {len(i)} keys" for p, i in sorted(indexes.items())))

@@ -1,6 +1,7 @@
 """The stateless stage: a raw batch → pour messages, per destination partition of the pours topic."""
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 
 from engine.content import Content
@@ -14,7 +15,9 @@ def route_batch(content: Content, batch: RawBatch, settings: PipelineSettings,
                 stream: str, offset: int) -> list[tuple[int, PourBatch]]:
     """Parse a raw batch (the message at ``offset`` of ``stream``) into pour messages: per
     destination partition, in input order, at most ``settings.max_pours_per_message`` pours
-    each. A pour's origin index is its line's index in the batch."""
+    each. A pour's origin is the stream and the batch's source (its lines are in time
+    order, a raw partition's mix of sources is not), the offset and the line's index."""
+    stream = f"{stream}:{zlib.crc32(batch.source.encode()):08x}"
     labels = batch.labels
     kind = labels.get("type", "")
     by_partition: dict[int, list[Pour]] = defaultdict(list)

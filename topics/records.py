@@ -88,10 +88,11 @@ class RawBatch:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a pour comes from: ``stream`` (``"<topic>/<partition>"`` of the raw line, or of the
-    pour whose overflow was re-poured), the Kafka ``offset`` of that message and the record's
-    ``index`` in it. Per bucket key and stream, origins only grow, so the bucket stage can
-    recognise a pour it has already applied (a redelivery after a crash)."""
+    """Where a pour comes from: ``stream`` (``"r<partition>:<crc32 of the source>"`` for a raw
+    line, ``"p<partition>"`` for a re-poured overflow), the Kafka ``offset`` of that message and
+    the record's ``index`` in it. Per bucket key and stream, origins only grow, so the bucket
+    stage can recognise a pour it has already applied (a redelivery after a crash); per
+    stream, event time grows (one log source), which gives the bucket stage its watermark."""
 
     stream: str
     offset: int
