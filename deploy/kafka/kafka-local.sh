@@ -169,8 +169,12 @@ init_cluster() {  # uses NODES, PORT, CPORT
         KL_PORT="${PORT:-19092}"
         KL_CONTROLLER_PORT="${CPORT:-$((KL_PORT + 100))}"
         [[ "$KL_PORT" =~ ^[0-9]+$ && "$KL_CONTROLLER_PORT" =~ ^[0-9]+$ ]] || die "ports must be numbers"
-        # 16 random bytes as unpadded url-safe base64: the format Kafka uses for cluster ids.
-        KL_CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        # 16 random bytes as unpadded url-safe base64: the format Kafka uses for cluster ids
+        # (drawn again when it starts with "-", which the storage tool would take for an option).
+        KL_CLUSTER_ID="-"
+        while [[ "$KL_CLUSTER_ID" == -* ]]; do
+            KL_CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        done
         KL_KAFKA_VERSION="$KAFKA_VERSION"
         cat >"$DIR/cluster.env" <<EOF
 KL_NODES=$KL_NODES
