@@ -58,6 +58,12 @@ class Content:
         self.scenarios: Mapping[str, Scenario] = {s.id: s for s in self._scenarios}
         if len(self.scenarios) != len(self._scenarios):
             raise ValueError("scenario ids must be unique")
+        # CrowdSec keys a bucket by hash(filter, groupby value, name): scenarios with the same
+        # name and filter share one bucket, which behaves as the first of them (the one that
+        # creates it in load order); the others' events are poured into it
+        first: dict[tuple[str, str], Scenario] = {}
+        self._bucket_of: Mapping[str, Scenario] = {
+            s.id: first.setdefault((s.name, s.filter.source), s) for s in self._scenarios}
         self._per_event = tuple(s for s in self._scenarios if s.distinct is not None
                                 or s.scope.expression is not None or s.cancel_on is not None)
 
@@ -170,16 +176,18 @@ class Content:
 
     def pour(self, key: str, scenarios: Sequence[str], ts: float, event: dict[str, Any],
              states: dict[str, dict[str, Any]]) -> list[BucketOverflow]:
-        """Pour one event into each named scenario's state in ``states`` (scenario name →
-        state, updated or removed in place); returns the overflows (with their alerts)."""
+        """Pour one event into each named scenario's bucket state in ``states`` (scenario id
+        → state, updated or removed in place; scenarios sharing a bucket share a state, see
+        ``__init__``); returns the overflows (with their alerts)."""
         alerts: list[BucketOverflow] = []
         for name in scenarios:
-            scenario = self.scenarios.get(name)
+            scenario = self._bucket_of.get(name)
             if scenario is None:
                 log.warning("pour for unknown scenario %r ignored", name)
                 continue
-            alerts.extend(_apply(states, name, scenario, key,
-                                 bucket.pour(scenario, states.get(name), ts, event)))
+            sid = scenario.id
+            alerts.extend(_apply(states, sid, scenario, key,
+                                 bucket.pour(scenario, states.get(sid), ts, event)))
         return alerts
 
     def expire(self, key: str, ts: float, states: dict[str, dict[str, Any]]) -> list[BucketOverflow]:

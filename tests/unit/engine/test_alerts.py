@@ -109,15 +109,20 @@ def test_route_stops_at_a_failing_filter_and_skips_non_string_groupby(write: Wri
     assert content.route(evt) == [("", ["t/b"])]
 
 
-def test_repeated_scenario_names_pour_separately(write: Write) -> None:
-    doc = "type: trigger\nname: t/x\ndescription: d\nfilter: 'true'\n"
-    content = Content(ParserChain([]), load_scenarios([write("x.yaml", doc + "---\n" + doc)]))
+def test_scenarios_with_one_name_and_filter_share_one_bucket(write: Write) -> None:
+    """CrowdSec keys buckets by hash(filter, groupby value, name): the second scenario's
+    events go into the first one's bucket, which keeps the first one's settings (here:
+    capacity 1, no distinct), so each event counts twice (hub: lourys/pterodactyl-wings-bf)."""
+    doc = ("type: leaky\nname: t/x\ndescription: d\nfilter: 'true'\ncapacity: 1\n"
+           "leakspeed: 10s\ngroupby: evt.Meta.source_ip\n")
+    content = Content(ParserChain([]), load_scenarios([write("x.yaml", doc + "---\n" + doc.replace(
+        "capacity: 1", "capacity: 9\ndistinct: evt.Meta.user"))]))
     evt = Event()
     evt.Meta["source_ip"] = "10.0.0.1"
+    evt.MarshaledTime = "2026-01-01T00:00:00Z"
     routes = content.route(evt)
-    assert routes == [("", ["t/x", "t/x#2"])]
+    assert routes == [("10.0.0.1", ["t/x", "t/x#2"])]
     states: dict[str, Any] = {}
-    alerts = [a for o in content.pour("", routes[0][1], 1767225600.0, content.pour_event(evt), states)
-              for a in o.alerts]
-    assert [a["scenario"] for a in alerts] == ["t/x", "t/x"]
-    assert alerts[0]["uuid"] != alerts[1]["uuid"]
+    overflows = content.pour("10.0.0.1", routes[0][1], 1767225600.0, content.pour_event(evt), states)
+    assert [(o.scenario.id, o.alerts[0]["events_count"]) for o in overflows] == [("t/x", 2)]
+    assert states == {}  # the overflow killed the one shared bucket
