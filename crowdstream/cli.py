@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crowdstream.commands import hubtools
+from crowdstream.commands import hubtools, machines
 from crowdstream.config import Config, ConfigError, dump_config, load_config
 from crowdstream.logs import setup_logging
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     for action in bouncers_sub.choices.values():
         action.add_argument("-o", "--output", choices=("human", "json", "raw"), default=None)
 
+    machines.register(sub)
     hubtools.register(sub)  # hub, hubtest, explain: content tooling, no config.yaml needed
     return parser
 
@@ -102,6 +103,8 @@ def _dispatch(args: argparse.Namespace, config: Config, path: Path | None) -> in
         sys.stdout.write(dump_config(config))
     elif args.command == "bouncers":
         return _bouncers(args, config)
+    elif args.command == machines.COMMAND:
+        return machines.run(args, config)
     return 0
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -22,9 +23,11 @@ from topics.specs import topic_specs
 
 if TYPE_CHECKING:
     from engine.content import Content
-    from lapi.settings import LapiSettings
+    from lapi.settings import LapiSettings, TlsSettings
 
 log = logging.getLogger("crowdstream")
+
+JWT_SECRET_ENV = "CROWDSTREAM_LAPI_JWT_SECRET"
 
 
 def topic_names(config: Config) -> TopicNames:
@@ -119,7 +122,49 @@ def lapi_settings(config: Config) -> LapiSettings:
         alerts_topic=topic_names(config).alerts,
         kafka_bootstrap=config.kafka.servers,
         kafka_client_options=client_options(config.kafka.client),
+        **_lapi_auth_settings(config),
     )
+
+
+def _lapi_auth_settings(config: Config) -> dict[str, Any]:
+    """The LAPI settings of machine tokens and client addresses (CrowdSec semantics:
+    ``trusted_proxies`` implies forwarded-for headers, which without it trust any proxy)."""
+    from lapi.clientip import ANY_PROXY
+
+    server = config.api.server
+    configured = server.jwt_secret.get_secret_value() if server.jwt_secret else None
+    secret = configured or os.environ.get(JWT_SECRET_ENV) or None
+    if secret is not None and len(secret) < 64:
+        raise ConfigError(f"{JWT_SECRET_ENV}: too short (64 characters at least)")
+    proxies = server.trusted_proxies
+    if proxies is None and server.use_forwarded_for_headers:
+        proxies = list(ANY_PROXY)
+    return {"jwt_secret": secret, "jwt_ttl_seconds": server.jwt_ttl_seconds,
+            "trusted_ips": server.trusted_ips, "trusted_proxies": proxies,
+            "disable_remote_registration": bool(server.disable_remote_lapi_registration),
+            "tls": _lapi_tls(config)}
+
+
+def _lapi_tls(config: Config) -> TlsSettings | None:
+    """HTTPS when ``api.server.tls`` has a certificate (as CrowdSec; plain HTTP otherwise)."""
+    from lapi.settings import TlsSettings
+
+    tls = config.api.server.tls
+    if tls is None or tls.cert_file is None:
+        return None
+    if tls.key_file is None:
+        raise ConfigError(f"{config.source}: api.server.tls.key_file: required with cert_file")
+    options: dict[str, Any] = {
+        "cert_file": tls.cert_file, "key_file": tls.key_file, "ca_cert_path": tls.ca_cert_path,
+        "crl_path": tls.crl_path,
+        "client_verification": tls.client_verification or "VerifyClientCertIfGiven"}
+    for key in ("agents_allowed_ou", "bouncers_allowed_ou"):
+        if getattr(tls, key) is not None:
+            options[key] = tuple(getattr(tls, key))
+    try:
+        return TlsSettings(**options)
+    except ValueError as exc:
+        raise ConfigError(f"{config.source}: api.server.tls: {exc}") from None
 
 
 def run_lapi(config: Config) -> None:

@@ -12,6 +12,7 @@ Two variables are always available to expansion (the environment may override th
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -19,7 +20,15 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from engine.durations import parse_duration
 
@@ -143,7 +152,9 @@ class ApiClient(_Section):
 class Tls(_Section):
     cert_file: Path | None = None
     key_file: Path | None = None
-    client_verification: str | None = None
+    client_verification: Literal["NoClientCert", "RequestClientCert", "RequireAnyClientCert",
+                                 "VerifyClientCertIfGiven",
+                                 "RequireAndVerifyClientCert"] | None = None
     ca_cert_path: Path | None = None
     crl_path: Path | None = None
     cache_expiration: str | None = None
@@ -165,11 +176,27 @@ class ApiServer(_Section):
     auto_registration: dict[str, Any] | None = None
     disable_remote_lapi_registration: bool | None = None
     capi_whitelists_path: Path | None = None
+    #: HS256 secret of the machines' tokens, shared by every LAPI replica (64 characters at
+    #: least, as CrowdSec's CS_LAPI_SECRET); unset: $CROWDSTREAM_LAPI_JWT_SECRET, else random
+    jwt_secret: SecretStr | None = Field(None, min_length=64)  # masked by ``config show``
+    jwt_ttl_seconds: int = Field(3600, gt=60, le=2_678_400)
 
     @field_validator("listen_uri")
     @classmethod
     def _host_port(cls, value: str) -> str:
         split_host_port(value)
+        return value
+
+    @field_validator("jwt_secret", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: Any) -> Any:
+        return value or None  # "" is what an unset ${VAR} expands to
+
+    @field_validator("trusted_ips", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or ():
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
         return value
 
 

@@ -30,7 +30,9 @@ from lapi.ingest import ingest_alerts
 from lapi.profiles import Profiles, load_profiles
 from lapi.routes import decisions as decisions_routes
 from lapi.routes import health as health_routes
+from lapi.routes import watchers as watchers_routes
 from lapi.settings import LapiSettings
+from lapi.tokens import Tokens, tokens_from_settings
 from lapi.web import HTTPError, JSONBody
 
 log = logging.getLogger("crowdstream.lapi")
@@ -46,6 +48,7 @@ class LapiState:
     database: Database
     profiles: Profiles
     clock: Clock
+    tokens: Tokens
 
     def ingest(self, alerts: Sequence[Mapping[str, Any]], *, source: str = "kafka") -> list[int]:
         """Ingest alerts in one transaction, skipping (and logging) invalid ones."""
@@ -105,7 +108,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPError)
     async def _http_error(_: Request, exc: HTTPError) -> JSONBody:
-        return JSONBody({"message": exc.message}, status_code=exc.status)
+        return JSONBody(exc.body(), status_code=exc.status)
 
     @app.exception_handler(InvalidFilter)
     async def _invalid_filter(_: Request, exc: InvalidFilter) -> JSONBody:
@@ -151,6 +154,7 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
     """The LAPI application. ``clock`` (default: the system UTC clock) is every "now" the
     LAPI uses; ``profiles`` overrides loading ``settings.profiles_path``."""
     clock = clock or utc_now
+    tokens = tokens_from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -161,7 +165,7 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
         try:
             loaded = profiles if profiles is not None else await asyncio.to_thread(
                 load_profiles, settings.profiles_path)
-            lapi = LapiState(settings, database, loaded, clock)
+            lapi = LapiState(settings, database, loaded, clock, tokens)
             app.state.lapi = lapi
             # no paths in INFO lines before the readiness line: the supervisor waits for
             # the word "ready", which a path could contain
@@ -194,4 +198,5 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
     app.add_middleware(MetricsMiddleware)
     app.include_router(health_routes.router)
     app.include_router(decisions_routes.router)
+    app.include_router(watchers_routes.router)
     return app

@@ -59,7 +59,7 @@ def _now() -> datetime:
 
 
 def add_bouncer(session: Session, name: str, key: str | None = None, *,
-                now: datetime | None = None) -> str:
+                now: datetime | None = None, auth_type: str = "api-key") -> str:
     """Create bouncer ``name`` and return its API key (``key``, or a generated one).
     BouncerError if the name is taken or the key unusable. The caller commits."""
     _check_name(name)
@@ -74,7 +74,7 @@ def add_bouncer(session: Session, name: str, key: str | None = None, *,
     try:
         with session.begin_nested():
             session.add(Bouncer(name=name, api_key=digest, revoked=False, ip_address="",
-                                created_at=moment, updated_at=moment, auth_type="api-key"))
+                                created_at=moment, updated_at=moment, auth_type=auth_type))
             session.flush()
     except IntegrityError:
         raise BouncerError(f"bouncer {name!r} already exists") from None

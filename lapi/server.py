@@ -5,13 +5,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from lapi.app import create_app
 from lapi.clock import Clock
-from lapi.settings import LapiSettings
+from lapi.settings import LapiSettings, TlsSettings
+from lapi.tls import server_context, tls_scope_protocol
 
 log = logging.getLogger("crowdstream.lapi")
 
@@ -29,8 +33,24 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def _url(settings: LapiSettings, port: int) -> str:
+    scheme = "http" if settings.tls is None else "https"
+    host = settings.listen_host
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+def _tls_options(tls: TlsSettings | None) -> dict[str, Any]:
+    """uvicorn options for HTTPS: our SSL context (built now, so that a bad certificate is a
+    startup error), and its HTTP protocol passing the client certificate to the app
+    (:mod:`lapi.tls`)."""
+    if tls is None:
+        return {}
+    try:
+        context = server_context(tls)
+    except (OSError, ssl.SSLError) as exc:
+        raise LapiStartupError(f"cannot set up TLS: {exc}") from exc
+    return {"ssl_context_factory": lambda _config, _default: context,
+            "http": tls_scope_protocol(AutoHTTPProtocol)}
 
 
 async def _announce(server: uvicorn.Server, settings: LapiSettings) -> None:
@@ -40,18 +60,19 @@ async def _announce(server: uvicorn.Server, settings: LapiSettings) -> None:
     with contextlib.suppress(Exception):
         port = server.servers[0].sockets[0].getsockname()[1]
     # the supervisor waits for this exact line ("... ready ...")
-    log.info("lapi ready on %s", _url(settings.listen_host, port))
+    log.info("lapi ready on %s", _url(settings, port))
 
 
 async def serve(settings: LapiSettings, *, clock: Clock | None = None) -> None:
     """Serve the LAPI until cancelled or SIGTERM/SIGINT, then shut down cleanly (in-flight
     requests finish, the consumer commits its last batch, the database is closed).
     Raises LapiStartupError when it cannot start."""
+    tls_options = _tls_options(settings.tls)
     app = create_app(settings, clock=clock)
     config = uvicorn.Config(
         app, host=settings.listen_host, port=settings.listen_port, lifespan="on",
         log_config=None, access_log=False, server_header=False, proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, **tls_options,
     )
     server = _Server(config)
     loop = asyncio.get_running_loop()
@@ -85,4 +106,4 @@ async def serve(settings: LapiSettings, *, clock: Clock | None = None) -> None:
             loop.remove_signal_handler(sig)
     if not server.started:
         raise LapiStartupError(
-            f"the LAPI could not start on {_url(settings.listen_host, settings.listen_port)}")
+            f"the LAPI could not start on {_url(settings, settings.listen_port)}")

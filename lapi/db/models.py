@@ -217,3 +217,27 @@ class Meta(Base):
     )
     key: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False)
     value: Mapped[str] = mapped_column(LongText, nullable=False)
+
+
+class Machine(Base):
+    """A watcher (agent, cscli) of the LAPI (CrowdSec's ``machines``). ``password`` is a bcrypt
+    hash (CrowdSec stores the same), never the password; a TLS-authenticated machine has
+    ``auth_type`` ``"tls"`` and an unusable password. Login is refused until ``is_validated``.
+    ``scenarios`` is the comma-separated list sent at the last login. Ids are never reused
+    (SQLite ``AUTOINCREMENT``): a token names its machine's id (:mod:`lapi.tokens`)."""
+
+    __tablename__ = "machines"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    machine_id: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False, unique=True)
+    password: Mapped[str] = mapped_column(String(128), nullable=False)
+    ip_address: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    scenarios: Mapped[str | None] = mapped_column(LongText)
+    version: Mapped[str | None] = mapped_column(String(255))
+    is_validated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    auth_type: Mapped[str] = mapped_column(String(32), nullable=False, default="password")
+    last_push: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_heartbeat: Mapped[datetime | None] = mapped_column(UTCDateTime)

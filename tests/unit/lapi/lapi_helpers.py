@@ -89,3 +89,18 @@ def manual_alert(value: str, *, scope: str = "Ip", duration: str = "1h", uuid: s
         "start_at": at,
         "stop_at": at,
     }
+
+
+def machine_headers(client: Any, database: Any, machine_id: str = "agent-01",
+                    password: str = "Secret-pass-123") -> dict[str, str]:
+    """Create validated machine ``machine_id`` in ``database`` (a :class:`lapi.db.session.
+    Database`), log it in through ``POST /v1/watchers/login`` with the TestClient ``client``
+    and return its ``Authorization`` header."""
+    from lapi.machines import add_machine
+
+    with database.session() as session:
+        add_machine(session, machine_id, password, validated=True)
+    answer = client.post("/v1/watchers/login",
+                         json={"machine_id": machine_id, "password": password, "scenarios": []})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
