@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import faust
 
 from pipeline import metrics
+from pipeline.consumer import PipelineApp
 from pipeline.bucket_stage import BucketStage, StageOutput
 from pipeline.routing import route_batch
 from pipeline.settings import PipelineSettings
@@ -36,7 +37,7 @@ R = TypeVar("R")
 
 def build_app(settings: PipelineSettings, content: Content) -> faust.App:
     """A Faust app wired for ``content``; run it with :func:`pipeline.worker.run_worker`."""
-    app = faust.App(
+    app = PipelineApp(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
         store=settings.store,
