@@ -16,12 +16,15 @@ def route_batch(content: Content, batch: RawBatch, settings: PipelineSettings,
     """Parse a raw batch (the message at ``offset`` of ``stream``) into pour messages: per
     destination partition, in input order, at most ``settings.max_pours_per_message`` pours
     each. A pour's origin is the stream and the batch's source (its lines are in time
-    order, a raw partition's mix of sources is not), the offset and the line's index."""
+    order, a raw partition's mix of sources is not), the offset and the pour's number in the
+    batch (not the line's: a line routed to several keys makes several pours, and the bucket
+    stage takes an origin it has seen on a partition for a redelivery)."""
     stream = f"{stream}:{zlib.crc32(batch.source.encode()):08x}"
     labels = batch.labels
     kind = labels.get("type", "")
     by_partition: dict[int, list[Pour]] = defaultdict(list)
-    for index, raw_line in enumerate(batch.lines):
+    number = 0
+    for raw_line in batch.lines:
         metrics.LINES_READ.labels(batch.source, kind).inc()
         evt = content.parse(raw_line.line, source=batch.source, module=batch.module,
                             labels=labels, ingest_ts=raw_line.ts)
@@ -33,10 +36,10 @@ def route_batch(content: Content, batch: RawBatch, settings: PipelineSettings,
         if not routes:
             continue
         ts, event = content.event_time(evt), content.pour_event(evt)
-        origin = Origin(stream, offset, index)
         for key, scenarios in routes:
             by_partition[partition_for(key, settings.partitions)].append(
-                Pour(key, scenarios, ts, event, origin))
+                Pour(key, scenarios, ts, event, Origin(stream, offset, number)))
+            number += 1
     size = settings.max_pours_per_message
     return [
         (partition, PourBatch(pours[i : i + size]))

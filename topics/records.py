@@ -90,7 +90,8 @@ class RawBatch:
 class Origin:
     """Where a pour comes from: ``stream`` (``"r<partition>:<crc32 of the source>"`` for a raw
     line, ``"p<partition>"`` for a re-poured overflow), the Kafka ``offset`` of that message and
-    the record's ``index`` in it. Per bucket key and stream, origins only grow, so the bucket
+    the pour's ``index`` among the pours made from it (unique: a line routed to several bucket
+    keys makes several pours). Per pours partition and stream, origins only grow, so the bucket
     stage can recognise a pour it has already applied (a redelivery after a crash); per
     stream, event time grows (one log source), which gives the bucket stage its watermark."""
 
