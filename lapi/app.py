@@ -28,6 +28,7 @@ from lapi.decisions import count_active
 from lapi.errors import InvalidAlert, InvalidFilter
 from lapi.ingest import ingest_alerts
 from lapi.profiles import Profiles, load_profiles
+from lapi.routes import alerts as alerts_routes
 from lapi.routes import decisions as decisions_routes
 from lapi.routes import health as health_routes
 from lapi.routes import watchers as watchers_routes
@@ -198,5 +199,6 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
     app.add_middleware(MetricsMiddleware)
     app.include_router(health_routes.router)
     app.include_router(decisions_routes.router)
+    app.include_router(alerts_routes.router)
     app.include_router(watchers_routes.router)
     return app

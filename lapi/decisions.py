@@ -80,6 +80,9 @@ class DecisionFilter:
     ip_range: IPRange | None = None
     contains: bool = True
     include_simulated: bool = False
+    #: exact scenario and uuids (``DELETE /v1/decisions``)
+    scenario: str | None = None
+    uuids: tuple[str, ...] | None = None
 
     def clauses(self, d: DecisionEntity) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -99,6 +102,10 @@ class DecisionFilter:
         if self.scenarios_not_containing is not None:
             out.append(~or_(*(func.lower(d.scenario).contains(w.lower(), autoescape=True)
                               for w in self.scenarios_not_containing)))
+        if self.scenario is not None:
+            out.append(d.scenario == self.scenario)
+        if self.uuids is not None:
+            out.append(d.uuid.in_(self.uuids))
         if self.ip_range is not None:
             rng = self.ip_range
             out.append(d.ip_size == rng.size)
@@ -148,6 +155,41 @@ def parse_filter(query: Query, *, default_scopes: str | None = None) -> Decision
         contains=parse_bool("contains", contains) if contains is not None else True,
         # CrowdSec: absent or "false" excludes simulated decisions, anything else includes them
         include_simulated=simulated is not None and simulated != "false",
+    )
+
+
+#: the parameters ``DELETE /v1/decisions`` takes (any other one is refused, as CrowdSec)
+DELETE_PARAMETERS = frozenset(
+    {"contains", "scopes", "uuid", "origin", "value", "type", "ip", "range", "scenario"})
+
+
+def parse_delete_filter(query: Query) -> DecisionFilter:
+    """The filter of ``DELETE /v1/decisions`` (CrowdSec's: exact scope, origin, value, type
+    and scenario; uuids; ip/range with ``contains``; simulated decisions included);
+    InvalidFilter (400) for an unknown parameter or a bad value."""
+    unknown = sorted(set(query) - DELETE_PARAMETERS)
+    if unknown:
+        raise InvalidFilter(f"'{unknown[0]}' doesn't exist")
+    ip_text = _first(query, "ip") or _first(query, "range")
+    ip_range = None
+    if ip_text is not None:
+        try:
+            ip_range = parse_ip_range(ip_text)
+        except ValueError as exc:
+            raise InvalidFilter(str(exc)) from None
+    scope = _first(query, "scopes")
+    origin = _first(query, "origin")
+    contains = _first(query, "contains")
+    return DecisionFilter(
+        scopes=(normalize_scope(scope),) if scope else None,
+        value=_first(query, "value"),
+        type=_first(query, "type"),
+        origins=(origin,) if origin else None,
+        scenario=_first(query, "scenario"),
+        uuids=tuple(query["uuid"]) if query.get("uuid") else None,
+        ip_range=ip_range,
+        contains=parse_bool("contains", contains) if contains is not None else True,
+        include_simulated=True,
     )
 
 

@@ -1,4 +1,6 @@
-"""Bouncer endpoints: ``GET /v1/decisions`` and ``GET /v1/decisions/stream`` (X-Api-Key).
+"""Decision endpoints: ``GET /v1/decisions`` and ``GET /v1/decisions/stream`` for bouncers
+(X-Api-Key); ``DELETE /v1/decisions`` (by filter) and ``DELETE /v1/decisions/{id}`` for
+machines (JWT). A delete ends the decisions now: bouncers get them under ``deleted``.
 
 Handlers are plain functions: FastAPI runs them in its thread pool, so database work never
 blocks the event loop."""
@@ -15,13 +17,16 @@ from starlette.responses import Response
 from lapi import metrics
 from lapi.bouncers import BouncerIdentity, user_agent_fields
 from lapi.db.models import Bouncer
-from lapi.decisions import parse_bool, parse_filter, parse_page, query_decisions
+from lapi.decisions import (expire_decisions, parse_bool, parse_delete_filter, parse_filter,
+                            parse_page, query_decisions)
+from lapi.machines import MachineIdentity
 from lapi.stream import DEFAULT_SCOPES, pull_stream
-from lapi.web import JSONBody, client_ip, query, require_bouncer, state
+from lapi.web import HTTPError, JSONBody, client_ip, query, require_bouncer, require_machine, state
 
 router = APIRouter()
 
 Authenticated = Annotated[BouncerIdentity, Depends(require_bouncer)]
+Machine = Annotated[MachineIdentity, Depends(require_machine)]
 
 #: GET /v1/decisions refreshes a bouncer's last_pull at most this often (as CrowdSec)
 LAST_PULL_REFRESH = timedelta(minutes=1)
@@ -78,3 +83,23 @@ def get_decisions_stream(request: Request, bouncer: Authenticated) -> Response:
     # both keys always present (pycrowdsec indexes them); [] rather than null so that
     # current bouncers, which iterate the lists, work as well as 1.4.6-era ones
     return JSONBody(answer.body())
+
+
+@router.delete("/v1/decisions")
+def delete_decisions(request: Request, machine: Machine) -> JSONBody:
+    lapi = state(request)
+    flt = parse_delete_filter(query(request))
+    with lapi.database.session() as session:
+        deleted = expire_decisions(session, lapi.clock(), flt=flt)
+    # a string, as CrowdSec answers (cscli parses it so)
+    return JSONBody({"nbDeleted": str(deleted)})
+
+
+@router.delete("/v1/decisions/{decision_id}")
+def delete_decision(request: Request, decision_id: str, machine: Machine) -> JSONBody:
+    if not decision_id.isascii() or not decision_id.isdigit() or len(decision_id) > 18:
+        raise HTTPError(400, "decision_id must be valid integer")
+    lapi = state(request)
+    with lapi.database.session() as session:
+        deleted = expire_decisions(session, lapi.clock(), ids=[int(decision_id)])
+    return JSONBody({"nbDeleted": str(deleted)})
