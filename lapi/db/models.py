@@ -241,3 +241,56 @@ class Machine(Base):
     auth_type: Mapped[str] = mapped_column(String(32), nullable=False, default="password")
     last_push: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_heartbeat: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AllowList(Base):
+    """A named allowlist (CrowdSec's ``allowlists``): IPs and ranges that never get an alert
+    from an agent nor keep a decision. ``from_console``/``allowlist_id``: lists managed by
+    the CrowdSec console (kept for the API shape; this LAPI does not pull them)."""
+
+    __tablename__ = "allowlists"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False, unique=True)
+    description: Mapped[str] = mapped_column(LongText, nullable=False, default="")
+    from_console: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    allowlist_id: Mapped[str | None] = mapped_column(String(NAME_LEN), index=True)
+
+
+class AllowListItem(Base):
+    """One IP or range of an allowlist, as an address interval like a decision's
+    (:mod:`lapi.iprange`); ``expires_at`` ``None``: never expires."""
+
+    __tablename__ = "allowlist_items"
+    __table_args__ = (Index("ix_allowlist_items_ip", "ip_size", "start_ip", "end_ip"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    allowlist_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("allowlists.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    value: Mapped[str] = mapped_column(String(64), nullable=False)
+    description: Mapped[str] = mapped_column(LongText, nullable=False, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    ip_size: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    start_ip: Mapped[str] = mapped_column(IPKey, nullable=False)
+    end_ip: Mapped[str] = mapped_column(IPKey, nullable=False)
+
+
+class UsageMetric(Base):
+    """One ``POST /v1/usage-metrics`` snapshot (CrowdSec's ``metrics``): ``generated_type``
+    ``LP`` (log processor, a machine) or ``RC`` (remediation component, a bouncer),
+    ``generated_by`` its machine id or bouncer name, ``payload`` the JSON pushed."""
+
+    __tablename__ = "usage_metrics"
+    __table_args__ = (Index("ix_usage_metrics_origin", "generated_type", "generated_by"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    generated_type: Mapped[str] = mapped_column(String(2), nullable=False)
+    generated_by: Mapped[str] = mapped_column(String(NAME_LEN), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(LongText, nullable=False)

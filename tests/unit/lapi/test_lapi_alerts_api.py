@@ -89,3 +89,62 @@ def test_delete_refuses_bad_filters(client, lapi) -> None:
             assert answer.json() == {"message": message}
     bad_id = client.delete(f"{DECISIONS}/x1", headers=jwt)
     assert (bad_id.status_code, bad_id.json()) == (400, {"message": "decision_id must be valid integer"})
+
+
+def test_alerts_read_back_as_cscli_reads_them(client, lapi, clock) -> None:
+    jwt = machine_headers(client, lapi.database)
+    client.post("/v1/alerts", json=[agent_alert("203.0.113.66")], headers=jwt)
+    clock.advance(seconds=20)
+    client.post("/v1/alerts", json=[manual_alert("198.51.100.30", at="2026-11-22T04:07:32Z"),
+                                    manual_alert("198.51.100.31", simulated=True)], headers=jwt)
+    # cscli decisions list: newest first, only alerts with an active decision
+    listed = client.get("/v1/alerts", params={"has_active_decision": "true",
+                                              "include_capi": "false", "limit": "100"}, headers=jwt)
+    assert listed.status_code == 200
+    assert [a["id"] for a in listed.json()] == [2, 1]
+    manual = listed.json()[0]
+    assert manual == {
+        "capacity": 0, "created_at": "2026-11-22T04:07:33Z",
+        "decisions": [{"duration": "59m59s", "id": 2, "origin": "cscli", "scenario": "test",
+                       "scope": "Ip", "simulated": False, "type": "ban", "value": "198.51.100.30"}],
+        "events": None, "events_count": 1, "id": 2, "labels": None, "leakspeed": "0",
+        "machine_id": "agent-01", "message": "test", "scenario": "test", "scenario_hash": "",
+        "scenario_version": "", "simulated": False,
+        "source": {"scope": "Ip", "value": "198.51.100.30"},
+        "start_at": "2026-11-22 04:07:32 +0000 UTC", "stop_at": "2026-11-22 04:07:32 +0000 UTC",
+        "uuid": "manual-Ip-198.51.100.30-ban-1h-cscli"}
+    agent = client.get("/v1/alerts/1", headers=jwt).json()
+    assert agent["events"][0] == {"timestamp": "2026-11-22T04:07:11Z",
+                                  "meta": agent_alert()["events"][0]["meta"]}
+    assert agent["start_at"] == "2026-11-22 04:07:11 +0000 UTC"
+    assert agent["decisions"][0]["duration"] == "3h59m39s"
+
+    def ids(**params):
+        answer = client.get("/v1/alerts", params=params, headers=jwt)
+        assert answer.status_code == 200, answer.text
+        return [a["id"] for a in answer.json() or []]
+
+    assert ids(ip="198.51.100.30") == [2]
+    assert ids(range="198.51.100.0/24", contains="false") == [2]
+    assert ids(scenario="crowdsecurity/ssh-bf") == [1]
+    assert ids(simulated="true") == [3, 2, 1]
+    assert ids(since="10s") == [2]
+    assert ids(until="10s") == [1]
+    assert ids(limit="1") == [2]
+    assert ids(decision_type="captcha") == []
+    client.delete("/v1/decisions", params={"ip": "198.51.100.30"}, headers=jwt)
+    assert ids(has_active_decision="true") == [1]
+    assert client.get("/v1/alerts", params={"scope": "Country"}, headers=jwt).json() is None
+
+
+def test_alert_queries_refuse_bad_input(client, lapi) -> None:
+    jwt = machine_headers(client, lapi.database)
+    for params in ({"bogus": "1"}, {"since": "yesterday"}, {"limit": "-1"}, {"ip": "1.2.3"},
+                   {"has_active_decision": "maybe"}):
+        answer = client.get("/v1/alerts", params=params, headers=jwt)
+        assert answer.status_code == 400, params
+        assert answer.json()["message"]
+    assert client.get("/v1/alerts/99", headers=jwt).json() == {"message": "object not found"}
+    assert client.get("/v1/alerts/99", headers=jwt).status_code == 404
+    assert client.get("/v1/alerts/x", headers=jwt).status_code == 400
+    assert client.get("/v1/alerts").status_code == 401
