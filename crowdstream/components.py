@@ -119,7 +119,7 @@ def lapi_settings(config: Config) -> LapiSettings:
         listen_host=host,
         listen_port=port,
         profiles_path=profiles,
-        alerts_topic=topic_names(config).alerts,
+        alerts_topic=topic_names(config).alerts if config.api.server.alerts_consumer else None,
         kafka_bootstrap=config.kafka.servers,
         kafka_client_options=client_options(config.kafka.client),
         **_lapi_auth_settings(config),
@@ -173,7 +173,8 @@ def run_lapi(config: Config) -> None:
     settings = lapi_settings(config)
 
     async def main() -> None:
-        await create_topics(config)
+        if settings.alerts_topic is not None:
+            await create_topics(config)
         await serve(settings)
 
     asyncio.run(main())

@@ -176,6 +176,8 @@ class ApiServer(_Section):
     auto_registration: dict[str, Any] | None = None
     disable_remote_lapi_registration: bool | None = None
     capi_whitelists_path: Path | None = None
+    #: consume the pipeline's alerts topic (false: a LAPI fed by HTTP agents only, no Kafka)
+    alerts_consumer: bool = True
     #: HS256 secret of the machines' tokens, shared by every LAPI replica (64 characters at
     #: least, as CrowdSec's CS_LAPI_SECRET); unset: $CROWDSTREAM_LAPI_JWT_SECRET, else random
     jwt_secret: SecretStr | None = Field(None, min_length=64)  # masked by ``config show``

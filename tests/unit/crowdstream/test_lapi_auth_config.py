@@ -97,3 +97,8 @@ def test_tls_section(tmp_path) -> None:
 def test_bad_tls_sections(tmp_path, tls, message) -> None:
     with pytest.raises(ConfigError, match=message):
         _settings(tmp_path, "    tls:\n" + tls)
+
+
+def test_alerts_consumer_can_be_turned_off(tmp_path) -> None:
+    assert _settings(tmp_path).alerts_topic == "crowdstream.alerts"
+    assert _settings(tmp_path, "    alerts_consumer: false\n").alerts_topic is None
