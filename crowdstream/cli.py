@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crowdstream.commands import hubtools, machines
+from crowdstream.commands import allowlists, hubtools, machines
 from crowdstream.config import Config, ConfigError, dump_config, load_config
 from crowdstream.logs import setup_logging
 
@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         action.add_argument("-o", "--output", choices=("human", "json", "raw"), default=None)
 
     machines.register(sub)
+    allowlists.register(sub)
     hubtools.register(sub)  # hub, hubtest, explain: content tooling, no config.yaml needed
     return parser
 
@@ -105,6 +106,8 @@ def _dispatch(args: argparse.Namespace, config: Config, path: Path | None) -> in
         return _bouncers(args, config)
     elif args.command == machines.COMMAND:
         return machines.run(args, config)
+    elif args.command == allowlists.COMMAND:
+        return allowlists.run(args, config)
     return 0
 
 

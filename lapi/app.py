@@ -29,8 +29,10 @@ from lapi.errors import InvalidAlert, InvalidFilter
 from lapi.ingest import ingest_alerts
 from lapi.profiles import Profiles, load_profiles
 from lapi.routes import alerts as alerts_routes
+from lapi.routes import allowlists as allowlists_routes
 from lapi.routes import decisions as decisions_routes
 from lapi.routes import health as health_routes
+from lapi.routes import usage_metrics as usage_metrics_routes
 from lapi.routes import watchers as watchers_routes
 from lapi.settings import LapiSettings
 from lapi.tokens import Tokens, tokens_from_settings
@@ -201,4 +203,6 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
     app.include_router(decisions_routes.router)
     app.include_router(alerts_routes.router)
     app.include_router(watchers_routes.router)
+    app.include_router(allowlists_routes.router)
+    app.include_router(usage_metrics_routes.router)
     return app

@@ -235,14 +235,16 @@ def query_decisions(session: Session, flt: DecisionFilter, page: Page,
 
 
 def expire_decisions(session: Session, now: datetime, *, ids: Sequence[int] | None = None,
-                     flt: DecisionFilter | None = None) -> int:
-    """Soft-delete the active decisions with these ids and/or matching ``flt`` (the
-    primitive of ``DELETE /v1/decisions``): they end now and bouncers get them under
-    ``deleted``. Takes a change sequence value; the caller commits. Returns how many."""
-    if ids is None and flt is None:
-        raise ValueError("expire_decisions needs ids or a filter")
+                     flt: DecisionFilter | None = None,
+                     where: Sequence[ColumnElement[bool]] | None = None) -> int:
+    """Soft-delete the active decisions with these ids and/or matching ``flt`` and the
+    ``where`` clauses (the primitive of ``DELETE /v1/decisions``, alert deletion and
+    allowlists): they end now and bouncers get them under ``deleted``. Takes a change
+    sequence value; the caller commits. Returns how many."""
+    if ids is None and flt is None and not where:
+        raise ValueError("expire_decisions needs ids, a filter or clauses")
     seq = allocate_change_seq(session)
-    clauses = [*active_clauses(Decision, now)]
+    clauses = [*active_clauses(Decision, now), *(where or ())]
     if ids is not None:
         clauses.append(Decision.id.in_(list(ids)))
     if flt is not None:

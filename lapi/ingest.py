@@ -10,6 +10,9 @@ used by the alerts-topic consumer and by ``POST /v1/alerts``.
 * **One change sequence value per transaction**: the first statement allocates it
   (:func:`lapi.db.changes.allocate_change_seq`), which also serialises writers; every new
   decision gets it as ``created_seq``, which is what makes the bouncer stream exact.
+* **Allowlists** (CrowdSec): an alert that brings no decisions of its own (an agent's) and
+  whose source is an allowlisted IP or range is dropped (:mod:`lapi.allowlists`); alerts
+  with decisions (cscli, imports) are taken as they come.
 
 Decision expiry (``until``) is the alert's ``stop_at`` plus the decision's duration, so
 alerts replayed from old logs give already-expired decisions, as in CrowdSec.
@@ -29,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lapi import metrics
+from lapi.allowlists import allowlisted_sources
 from lapi.db.changes import allocate_change_seq
 from lapi.db.models import (
     NAME_LEN,
@@ -61,11 +65,31 @@ def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: 
         return default
     if not isinstance(value, str):
         raise InvalidAlert(f"{key!r} must be a string, got {type(value).__name__}")
+    _check_text(key, value)
     if max_len is not None and len(value) > max_len:
         if truncate:
             return value[:max_len]
         raise InvalidAlert(f"{key!r} is longer than {max_len} characters")
     return value
+
+
+def _check_text(key: str, value: str) -> None:
+    """Refuse what no database stores: NUL (PostgreSQL) and lone surrogates, which JSON
+    escapes can carry but UTF-8 cannot encode."""
+    if "\x00" in value:
+        raise InvalidAlert(f"{key!r} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidAlert(f"{key!r} is not valid Unicode (lone surrogate)") from None
+
+
+def _json(key: str, value: Any) -> str:
+    """JSON text of a list received as is (NULs come out escaped)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        raise InvalidAlert(f"{key!r} is not valid Unicode (lone surrogate)") from None
 
 
 def _int(data: Mapping[str, Any], key: str) -> int:
@@ -127,6 +151,8 @@ class ParsedAlert:
 
     uuid: str
     fields: dict[str, Any]
+    #: the source to check against the allowlists (agent alerts on an IP or range)
+    allowlist_source: str | None = None
     decisions: list[ParsedDecision] = field(default_factory=list)
     events: list[tuple[datetime, str]] = field(default_factory=list)
     metas: list[tuple[str, str]] = field(default_factory=list)
@@ -193,6 +219,8 @@ def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
         uuid = str(uuidlib.uuid4())  # no identity given: nothing to deduplicate on
     elif not isinstance(uuid, str) or len(uuid) > 64:
         raise InvalidAlert("'uuid' must be a string of at most 64 characters")
+    else:
+        _check_text("uuid", uuid)
     labels = alert.get("labels")
     if labels is not None and not isinstance(labels, list):
         raise InvalidAlert("'labels' must be a list")
@@ -219,7 +247,7 @@ def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
         "simulated": simulated,
         "remediation": _bool(alert, "remediation"),
         "kind": _str(alert, "kind", max_len=64, truncate=True) or None,
-        "labels": orjson.dumps(labels).decode() if labels else None,
+        "labels": _json("labels", labels) if labels else None,
     }
     parsed = ParsedAlert(uuid=uuid, fields=fields)
 
@@ -227,6 +255,8 @@ def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
     if raw_decisions is not None and not isinstance(raw_decisions, list):
         raise InvalidAlert("'decisions' must be a list or null")
     if not raw_decisions:
+        if scope in (IP, RANGE):
+            parsed.allowlist_source = value
         # CrowdSec normalises scopes before running the profiles
         normalized = {**alert, "source": {**source, "scope": scope}}
         try:
@@ -248,7 +278,7 @@ def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
             when = parse_time(event.get("timestamp"))
         except TimeFormatError:
             when = now  # as CrowdSec: an event time is informative, never a reason to refuse
-        parsed.events.append((when, orjson.dumps(meta or []).decode()))
+        parsed.events.append((when, _json("meta", meta or [])))
     metas = alert.get("meta")
     if metas is not None and not isinstance(metas, list):
         raise InvalidAlert("'meta' must be a list or null")
@@ -282,7 +312,8 @@ def ingest_alerts(
     on_invalid: Callable[[InvalidAlert], None] | None = None,
     source: str = "api",
 ) -> list[int]:
-    """Store ``alerts`` and their decisions; return the alert ids (input order).
+    """Store ``alerts`` and their decisions; return the alert ids (input order; none for an
+    alert dropped by the allowlists).
 
     ``session`` must be a writing session at the start of its transaction; the caller
     commits. An invalid alert raises :class:`InvalidAlert` before anything is written,
@@ -304,11 +335,18 @@ def ingest_alerts(
 
     seq = allocate_change_seq(session)
     known = known_alert_ids(session, [p.uuid for p in parsed])
+    allowlisted = allowlisted_sources(
+        session, [p.allowlist_source for p in parsed
+                  if p.allowlist_source is not None and p.uuid not in known], now)
 
     ids: list[int] = []
     created = duplicates = decisions = 0
     for item in parsed:
         existing = known.get(item.uuid)
+        if existing is None and item.allowlist_source in allowlisted:
+            log.info("alert %s on %s dropped: allowlisted (%s)", item.uuid,
+                     item.allowlist_source, allowlisted[item.allowlist_source])
+            continue
         if existing is None:
             row = item.build(seq, now, machine_id)
             try:

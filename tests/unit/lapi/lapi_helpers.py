@@ -104,3 +104,11 @@ def machine_headers(client: Any, database: Any, machine_id: str = "agent-01",
                          json={"machine_id": machine_id, "password": password, "scenarios": []})
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def stream_pairs(client: Any, auth: dict[str, str], **params: str) -> dict[str, list[tuple[int, str]]]:
+    """One bouncer stream pull: (id, value) of the ``new`` and ``deleted`` decisions."""
+    response = client.get("/v1/decisions/stream", params=params, headers=auth)
+    assert response.status_code == 200
+    return {side: [(d["id"], d["value"]) for d in response.json()[side]]
+            for side in ("new", "deleted")}
