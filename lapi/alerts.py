@@ -18,11 +18,10 @@ from sqlalchemy import ColumnElement, and_, delete, exists, not_, or_, select, u
 from sqlalchemy.orm import Session, selectinload
 
 from lapi.db.models import Alert, Decision, Event, Meta
-from lapi.decisions import (active_clauses, decision_json, expire_decisions, parse_bool,
-                            parse_int)
+from lapi.decisions import (DecisionFilter, active_clauses, decision_json, expire_decisions,
+                            parse_bool, parse_int, query_ip_range)
 from lapi.errors import InvalidFilter
 from lapi.gotime import format_go_time, format_rfc3339, parse_duration
-from lapi.iprange import parse_ip_range
 from lapi.scopes import normalize_scope
 
 Query = Mapping[str, Sequence[str]]
@@ -126,17 +125,10 @@ def alert_filter(query: Query, now: datetime) -> AlertQuery:
         clauses.append(_not_capi())
     contains_text = _first(query, "contains")
     contains = parse_bool("contains", contains_text) if contains_text is not None else True
-    ip_text = _first(query, "ip")
-    if ip_text is None:
-        ip_text = _first(query, "range")
-    if ip_text is not None:
-        try:
-            rng = parse_ip_range(ip_text)
-        except ValueError as exc:
-            raise InvalidFilter(str(exc)) from None
-        covers = ([Decision.start_ip <= rng.start_key, Decision.end_ip >= rng.end_key] if contains
-                  else [Decision.start_ip >= rng.start_key, Decision.end_ip <= rng.end_key])
-        clauses.append(_has_decision(Decision.ip_size == rng.size, *covers))
+    rng = query_ip_range(query)
+    if rng is not None:
+        covering = DecisionFilter(ip_range=rng, contains=contains, include_simulated=True)
+        clauses.append(_has_decision(*covering.clauses(Decision)))
     limit_text = _first(query, "limit")
     limit = DEFAULT_LIMIT if limit_text is None else parse_int("limit", limit_text)
     sort = _first(query, "sort")

@@ -123,6 +123,19 @@ class Page:
     id_gt: int | None = None
 
 
+def query_ip_range(query: Query) -> IPRange | None:
+    """The address interval of the ``ip`` (else ``range``) parameter; InvalidFilter (400)."""
+    ip_text = _first(query, "ip")
+    if ip_text is None:
+        ip_text = _first(query, "range")
+    if ip_text is None:
+        return None
+    try:
+        return parse_ip_range(ip_text)
+    except ValueError as exc:
+        raise InvalidFilter(str(exc)) from None
+
+
 def parse_filter(query: Query, *, default_scopes: str | None = None) -> DecisionFilter:
     """A DecisionFilter from query parameters (first value of each); InvalidFilter (400)."""
     scopes_raw = _first(query, "scopes")
@@ -130,15 +143,7 @@ def parse_filter(query: Query, *, default_scopes: str | None = None) -> Decision
         scopes_raw = _first(query, "scope")  # swagger names both
     if scopes_raw is None:
         scopes_raw = default_scopes
-    ip_text = _first(query, "ip")
-    if ip_text is None:
-        ip_text = _first(query, "range")
-    ip_range = None
-    if ip_text is not None:
-        try:
-            ip_range = parse_ip_range(ip_text)
-        except ValueError as exc:
-            raise InvalidFilter(str(exc)) from None
+    ip_range = query_ip_range(query)
     contains = _first(query, "contains")
     simulated = _first(query, "simulated")
     origins = _first(query, "origins")
@@ -170,13 +175,7 @@ def parse_delete_filter(query: Query) -> DecisionFilter:
     unknown = sorted(set(query) - DELETE_PARAMETERS)
     if unknown:
         raise InvalidFilter(f"'{unknown[0]}' doesn't exist")
-    ip_text = _first(query, "ip") or _first(query, "range")
-    ip_range = None
-    if ip_text is not None:
-        try:
-            ip_range = parse_ip_range(ip_text)
-        except ValueError as exc:
-            raise InvalidFilter(str(exc)) from None
+    ip_range = query_ip_range(query)
     scope = _first(query, "scopes")
     origin = _first(query, "origin")
     contains = _first(query, "contains")
