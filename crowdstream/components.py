@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,16 +15,17 @@ from aiokafka import AIOKafkaProducer
 
 from crowdstream.acquisition.shipper import Shipper
 from crowdstream.acquisition.spec import FileSourceSpec, load_acquisition
-from crowdstream.config import Config, ConfigError, split_host_port
+from crowdstream.config import AutoDelete, Config, ConfigError, split_host_port
 from crowdstream.kafka_client import client_options
 from crowdstream.rdns import CachedResolver
+from engine.durations import parse_duration
 from topics.admin import ensure_topics
 from topics.names import TopicNames
 from topics.specs import topic_specs
 
 if TYPE_CHECKING:
     from engine.content import Content
-    from lapi.settings import LapiSettings, TlsSettings
+    from lapi.settings import FlushPolicy, LapiSettings, TlsSettings
 
 log = logging.getLogger("crowdstream")
 
@@ -122,8 +124,37 @@ def lapi_settings(config: Config) -> LapiSettings:
         alerts_topic=topic_names(config).alerts if config.api.server.alerts_consumer else None,
         kafka_bootstrap=config.kafka.servers,
         kafka_client_options=client_options(config.kafka.client),
+        flush=_flush_policy(config),
         **_lapi_auth_settings(config),
     )
+
+
+def _flush_policy(config: Config) -> FlushPolicy | None:
+    """``db_config.flush`` as the LAPI's retention policy (validated by the config)."""
+    from lapi.settings import FlushPolicy
+
+    flush = config.db_config.flush
+    if flush is None:
+        return None
+
+    def duration(text: str) -> timedelta:
+        return timedelta(microseconds=parse_duration(text, days=True) // 1000)
+
+    def autodelete(section: AutoDelete | None) -> dict[str, timedelta]:
+        if section is None:
+            return {}
+        by_type = {"tls": section.cert, "api-key": section.api_key,
+                   "password": section.login_password}
+        return {kind: duration(text) for kind, text in by_type.items() if text}
+
+    options: dict[str, Any] = {
+        "max_items": flush.max_items,
+        "max_age": duration(flush.max_age) if flush.max_age else None,
+        "bouncers_autodelete": autodelete(flush.bouncers_autodelete),
+        "agents_autodelete": autodelete(flush.agents_autodelete)}
+    if flush.metrics_max_age:
+        options["metrics_max_age"] = duration(flush.metrics_max_age)
+    return FlushPolicy(**options)
 
 
 def _lapi_auth_settings(config: Config) -> dict[str, Any]:

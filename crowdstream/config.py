@@ -93,11 +93,47 @@ class Cscli(_Section):
     prometheus_uri: str | None = None
 
 
+def _positive_duration(value: str | None) -> str | None:
+    """A Go duration with CrowdSec's ``d`` unit (``7d``, ``90m``), positive."""
+    if value is not None:
+        try:
+            ns = parse_duration(value, days=True)
+        except ValueError as exc:
+            raise ValueError(f"not a duration: {exc}") from None
+        if ns <= 0:
+            raise ValueError("must be positive")
+    return value
+
+
+class AutoDelete(_Section):
+    """How long a client may stay silent, per auth type, before the flush deletes it."""
+
+    cert: str | None = None
+    api_key: str | None = None
+    login_password: str | None = None
+
+    _durations = field_validator("cert", "api_key", "login_password")(_positive_duration)
+
+
 class Flush(_Section):
-    max_items: int | None = None
+    """CrowdSec's ``db_config.flush`` (:mod:`lapi.flush`)."""
+
+    max_items: int | None = Field(None, gt=0)
     max_age: str | None = None
-    bouncers_autodelete: dict[str, str] | None = None
-    agents_autodelete: dict[str, str] | None = None
+    metrics_max_age: str | None = None
+    bouncers_autodelete: AutoDelete | None = None
+    agents_autodelete: AutoDelete | None = None
+
+    _durations = field_validator("max_age", "metrics_max_age")(_positive_duration)
+
+    @model_validator(mode="after")
+    def _auth_types(self) -> Flush:
+        # as CrowdSec: bouncers cannot log in with a password, agents have no API key
+        if self.bouncers_autodelete and self.bouncers_autodelete.login_password:
+            raise ValueError("bouncers_autodelete.login_password: bouncers have no password")
+        if self.agents_autodelete and self.agents_autodelete.api_key:
+            raise ValueError("agents_autodelete.api_key: agents have no API key")
+        return self
 
 
 class DbConfig(_Section):

@@ -166,6 +166,11 @@ def delete_alerts(session: Session, now: datetime, *, query: Query | None = None
     else:
         raise ValueError("delete_alerts needs a query or an alert id")
     ids = [int(i) for i in session.execute(select(Alert.id).where(*clauses)).scalars()]
+    return delete_alert_ids(session, now, ids)
+
+
+def delete_alert_ids(session: Session, now: datetime, ids: Sequence[int]) -> int:
+    """Delete these alerts as :func:`delete_alerts` does; the caller commits."""
     if not ids:
         return 0
     for start in range(0, len(ids), _CHUNK):

@@ -1,8 +1,8 @@
 """The LAPI FastAPI application: :func:`create_app`.
 
 The lifespan opens the database (creating the schema), loads the profiles, starts the
-alerts-topic consumer when Kafka is configured, and a task that keeps
-``cs_active_decisions`` current; on shutdown it stops them in reverse order.
+alerts-topic consumer when Kafka is configured, a task that keeps ``cs_active_decisions``
+current and the retention job (:mod:`lapi.flush`); on shutdown it stops them.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from lapi.consumer import AlertsConsumer
 from lapi.db.session import Database, open_database
 from lapi.decisions import count_active
 from lapi.errors import InvalidAlert, InvalidFilter
+from lapi.flush import flush
 from lapi.ingest import ingest_alerts
 from lapi.profiles import Profiles, load_profiles
 from lapi.routes import alerts as alerts_routes
@@ -34,7 +35,7 @@ from lapi.routes import decisions as decisions_routes
 from lapi.routes import health as health_routes
 from lapi.routes import usage_metrics as usage_metrics_routes
 from lapi.routes import watchers as watchers_routes
-from lapi.settings import LapiSettings
+from lapi.settings import FlushPolicy, LapiSettings
 from lapi.tokens import Tokens, tokens_from_settings
 from lapi.web import HTTPError, JSONBody
 
@@ -142,6 +143,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONBody({"message": "database unavailable, retry later"}, status_code=503)
 
 
+async def _flush_forever(lapi: LapiState, policy: FlushPolicy) -> None:
+    """The retention job, every ``policy.interval`` seconds (the first run at start)."""
+    while True:
+        try:
+            await asyncio.to_thread(flush, lapi.database, policy, lapi.clock())
+        except Exception as exc:  # noqa: BLE001 - a failed run is retried at the next one
+            log.warning("database flush failed: %s", exc)
+        await asyncio.sleep(policy.interval)
+
+
 async def _refresh_metrics_forever(lapi: LapiState, every: float) -> None:
     known: set[tuple[str, str, str]] = set()
     while True:
@@ -164,7 +175,7 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
         database = await asyncio.to_thread(
             open_database, settings.db_url, busy_timeout_ms=settings.db_busy_timeout_ms)
         consumer: AlertsConsumer | None = None
-        refresher: asyncio.Task[None] | None = None
+        background: list[asyncio.Task[None]] = []
         try:
             loaded = profiles if profiles is not None else await asyncio.to_thread(
                 load_profiles, settings.profiles_path)
@@ -182,15 +193,18 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
                 )
                 await consumer.start()
             if settings.metrics_refresh_seconds > 0:
-                refresher = asyncio.create_task(
+                background.append(asyncio.create_task(
                     _refresh_metrics_forever(lapi, settings.metrics_refresh_seconds),
-                    name="lapi-active-decisions")
+                    name="lapi-active-decisions"))
+            if settings.flush is not None:
+                background.append(asyncio.create_task(
+                    _flush_forever(lapi, settings.flush), name="lapi-flush"))
             yield
         finally:
-            if refresher is not None:
-                refresher.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+                    await task
             if consumer is not None:
                 await consumer.stop()
             await asyncio.to_thread(database.dispose)

@@ -1,8 +1,9 @@
 """Plain settings of the LAPI process; the app shell maps config.yaml into them."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,34 @@ class TlsSettings:
                 raise ValueError(f"{name} contains an empty OU")
 
 
+#: CrowdSec's default for ``metrics_max_age``
+DEFAULT_METRICS_MAX_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlushPolicy:
+    """What the retention job deletes. Autodelete maps are keyed by auth type (``tls``,
+    ``api-key``, ``password``) → how long without a pull/heartbeat."""
+
+    max_items: int | None = None
+    max_age: timedelta | None = None
+    metrics_max_age: timedelta = DEFAULT_METRICS_MAX_AGE
+    bouncers_autodelete: Mapping[str, timedelta] = field(default_factory=dict)
+    agents_autodelete: Mapping[str, timedelta] = field(default_factory=dict)
+    #: seconds between runs
+    interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_items is not None and self.max_items <= 0:
+            raise ValueError("max_items must be positive")
+        for name in ("max_age", "metrics_max_age"):
+            value = getattr(self, name)
+            if value is not None and value <= timedelta(0):
+                raise ValueError(f"{name} must be positive")
+        if self.interval <= 0:
+            raise ValueError("interval must be positive")
+
+
 @dataclass(slots=True, kw_only=True)
 class LapiSettings:
     """Everything the LAPI needs, as plain values (keyword arguments only).
@@ -81,6 +110,8 @@ class LapiSettings:
     disable_remote_registration: bool = False
     #: HTTPS and client certificates; None: plain HTTP
     tls: TlsSettings | None = None
+    #: the retention job (:mod:`lapi.flush`); None: nothing is ever deleted
+    flush: FlushPolicy | None = None
 
     def __post_init__(self) -> None:
         self.profiles_path = Path(self.profiles_path)

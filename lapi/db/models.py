@@ -16,8 +16,8 @@ active while ``deleted_seq IS NULL AND until > now``; its effective end (what cl
 shown) is ``deleted_at`` when deleted, else ``until``. ``created_seq`` and ``deleted_seq`` are
 values of the *change sequence* (:mod:`lapi.db.changes`), allocated in commit order; with the
 scheduled ``until`` they let :mod:`lapi.stream` compute every bouncer's delta exactly. Rows
-must not be hard-deleted while a bouncer could still need them (the retention job to come
-will only delete rows expired before every cursor's time).
+are hard-deleted only by the retention job (:mod:`lapi.flush`), once detached from their alert
+and ended before every live stream cursor.
 """
 from __future__ import annotations
 

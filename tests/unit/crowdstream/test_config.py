@@ -83,6 +83,14 @@ def test_database_urls(tmp_path: Path) -> None:
          "pipeline.watermark_lag: not a duration"),
         (MINIMAL + "pipeline:\n  watermark_lag: -5s\n",
          "pipeline.watermark_lag: must not be negative"),
+        (MINIMAL + "  flush:\n    max_items: 0\n",
+         "db_config.flush.max_items: Input should be greater than 0"),
+        (MINIMAL + "  flush:\n    max_age: 7x\n",
+         "db_config.flush.max_age: not a duration: unknown unit 'x'"),
+        (MINIMAL + "  flush:\n    bouncers_autodelete:\n      api_key: 0s\n",
+         "db_config.flush.bouncers_autodelete.api_key: must be positive"),
+        (MINIMAL + "  flush:\n    agents_autodelete:\n      api_key: 1h\n",
+         "db_config.flush: agents_autodelete.api_key: agents have no API key"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -150,3 +158,32 @@ def test_watermark_lag(tmp_path: Path, lag: str, seconds: float | None) -> None:
     config = load_config(path)
     assert config.pipeline.watermark_lag_seconds == seconds
     assert config.pipeline.tick_interval == 0.5
+
+
+def test_flush_section_becomes_the_lapi_retention_policy(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from crowdstream.components import lapi_settings
+
+    profiles = write(tmp_path / "profiles.yaml", "name: x\nfilters: ['true']\n")
+    flush = """  flush:
+    max_items: 100
+    max_age: 2d
+    metrics_max_age: 12h
+    bouncers_autodelete:
+      cert: 1h
+      api_key: 30m
+    agents_autodelete:
+      login_password: 7d
+"""
+    server = f"api:\n  server:\n    profiles_path: {profiles}\n"
+    path = write(tmp_path / "c.yaml", MINIMAL.format(dir=tmp_path) + flush + server)
+    policy = lapi_settings(load_config(path)).flush
+    assert policy is not None
+    assert (policy.max_items, policy.max_age, policy.metrics_max_age) == (
+        100, timedelta(days=2), timedelta(hours=12))
+    assert policy.bouncers_autodelete == {"tls": timedelta(hours=1),
+                                          "api-key": timedelta(minutes=30)}
+    assert policy.agents_autodelete == {"password": timedelta(days=7)}
+    plain = write(tmp_path / "p.yaml", MINIMAL.format(dir=tmp_path) + server)
+    assert lapi_settings(load_config(plain)).flush is None
