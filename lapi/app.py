@@ -28,6 +28,7 @@ from lapi.decisions import count_active
 from lapi.errors import InvalidAlert, InvalidFilter
 from lapi.flush import flush
 from lapi.ingest import ingest_alerts
+from lapi.longpoll import ChangeSignal
 from lapi.profiles import Profiles, load_profiles
 from lapi.routes import alerts as alerts_routes
 from lapi.routes import allowlists as allowlists_routes
@@ -53,6 +54,8 @@ class LapiState:
     profiles: Profiles
     clock: Clock
     tokens: Tokens
+    #: wakes long-polling stream requests when this process changes decisions
+    changes: ChangeSignal
 
     def ingest(self, alerts: Sequence[Mapping[str, Any]], *, source: str = "kafka") -> list[int]:
         """Ingest alerts in one transaction, skipping (and logging) invalid ones."""
@@ -179,7 +182,9 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
         try:
             loaded = profiles if profiles is not None else await asyncio.to_thread(
                 load_profiles, settings.profiles_path)
-            lapi = LapiState(settings, database, loaded, clock, tokens)
+            changes = ChangeSignal(asyncio.get_running_loop())
+            database.add_change_listener(changes.notify)
+            lapi = LapiState(settings, database, loaded, clock, tokens, changes)
             app.state.lapi = lapi
             # no paths in INFO lines before the readiness line: the supervisor waits for
             # the word "ready", which a path could contain

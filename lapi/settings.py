@@ -110,6 +110,9 @@ class LapiSettings:
     disable_remote_registration: bool = False
     #: HTTPS and client certificates; None: plain HTTP
     tls: TlsSettings | None = None
+    #: how often a long-polling stream request re-reads the database for changes made by
+    #: other replicas and for expiries (seconds; this replica's own changes wake it at once)
+    stream_poll_interval: float = 0.5
     #: the retention job (:mod:`lapi.flush`); None: nothing is ever deleted
     flush: FlushPolicy | None = None
 

@@ -200,18 +200,29 @@ def advance_cursor(session: Session, bouncer_id: int, previous: Cursor | None, c
     return bool(result.rowcount)
 
 
-def pull_stream(database: Database, bouncer_id: int, flt: DecisionFilter, startup: bool,
-                now: datetime, *, touch: dict[str, Any] | None = None) -> StreamAnswer:
-    """Compute a bouncer's stream answer and advance its cursor. ``touch`` holds bouncer
-    columns to update at the same time (``last_pull``, ``ip_address``…)."""
+def peek_stream(database: Database, bouncer_id: int, flt: DecisionFilter, startup: bool,
+                now: datetime) -> StreamAnswer:
+    """A bouncer's stream answer at ``now``, its cursor left where it is."""
     with database.read_session() as session:
-        previous = read_cursor(session, bouncer_id)
-        answer = compute_stream(session, previous, flt, startup, now)
+        return compute_stream(session, read_cursor(session, bouncer_id), flt, startup, now)
+
+
+def commit_stream(database: Database, bouncer_id: int, answer: StreamAnswer, now: datetime, *,
+                  touch: dict[str, Any] | None = None) -> None:
+    """Advance the bouncer's cursor past ``answer``. ``touch`` holds bouncer columns to
+    update at the same time (``last_pull``, ``ip_address``…)."""
     with database.session() as session:
-        if not advance_cursor(session, bouncer_id, previous, answer.cursor, now):
+        if not advance_cursor(session, bouncer_id, answer.previous, answer.cursor, now):
             log.info("bouncer #%d: concurrent stream pulls; the other one moved the cursor",
                      bouncer_id)
         if touch:
             session.execute(update(Bouncer).where(Bouncer.id == bouncer_id).values(**touch)
                             .execution_options(synchronize_session=False))
+
+
+def pull_stream(database: Database, bouncer_id: int, flt: DecisionFilter, startup: bool,
+                now: datetime, *, touch: dict[str, Any] | None = None) -> StreamAnswer:
+    """Compute a bouncer's stream answer and advance its cursor."""
+    answer = peek_stream(database, bouncer_id, flt, startup, now)
+    commit_stream(database, bouncer_id, answer, now, touch=touch)
     return answer

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lapi.db.models import Sequence
+from lapi.db.session import CHANGED
 
 CHANGES = "changes"
 
@@ -26,6 +27,7 @@ def allocate_change_seq(session: Session) -> int:
     """Take the next change sequence value; holds the counter's row lock until the
     transaction ends, so call it first in a short writing transaction."""
     table = Sequence.__table__
+    session.info[CHANGED] = True
     session.execute(
         update(table).where(table.c.name == CHANGES).values(value=table.c.value + 1)
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,12 +26,19 @@ log = logging.getLogger("crowdstream.lapi.db")
 _TX_OPTION = "crowdstream_tx"
 
 
+#: ``session.info`` key set by a transaction that took a change sequence value
+CHANGED = "crowdstream_changed_decisions"
+
+
 class Database:
     """An engine plus its session factories. Sessions are used from worker threads (the
-    HTTP handlers and the consumer), one session per thread at a time."""
+    HTTP handlers and the consumer), one session per thread at a time. Change listeners are
+    called (in the committing thread) after each commit of a transaction that created or
+    ended decisions (:mod:`lapi.db.changes`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._change_listeners: list[Callable[[], None]] = []
         self._write = sessionmaker(bind=engine.execution_options(**{_TX_OPTION: "write"}),
                                    expire_on_commit=False)
         self._read = sessionmaker(bind=engine.execution_options(**{_TX_OPTION: "read"}),
@@ -51,6 +58,13 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            if session.info.pop(CHANGED, False):
+                for listener in self._change_listeners:
+                    listener()
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every commit that created or ended decisions."""
+        self._change_listeners.append(listener)
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import update
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from lapi import metrics
@@ -20,6 +21,7 @@ from lapi.db.models import Bouncer
 from lapi.decisions import (expire_decisions, parse_bool, parse_delete_filter, parse_filter,
                             parse_page, query_decisions)
 from lapi.machines import MachineIdentity
+from lapi.longpoll import parse_wait, wait_for_stream
 from lapi.stream import DEFAULT_SCOPES, pull_stream
 from lapi.web import HTTPError, JSONBody, client_ip, query, require_bouncer, require_machine, state
 
@@ -67,7 +69,7 @@ def get_decisions(request: Request, bouncer: Authenticated) -> Response:
 
 
 @router.api_route("/v1/decisions/stream", methods=["GET", "HEAD"])
-def get_decisions_stream(request: Request, bouncer: Authenticated) -> Response:
+async def get_decisions_stream(request: Request, bouncer: Authenticated) -> Response:
     if request.method == "HEAD":
         # no body and no cursor move: a HEAD must not eat the next GET's delta
         return Response(status_code=200)
@@ -75,11 +77,26 @@ def get_decisions_stream(request: Request, bouncer: Authenticated) -> Response:
     params = query(request)
     startup_values = params.get("startup")
     startup = parse_bool("startup", startup_values[0]) if startup_values else False
+    wait_values = params.get("wait")
+    wait = parse_wait(wait_values[0]) if wait_values else 0.0
     # simulated decisions are never streamed to bouncers
-    flt = replace(parse_filter(params, default_scopes=DEFAULT_SCOPES), include_simulated=False)
-    now = lapi.clock()
-    answer = pull_stream(lapi.database, bouncer.id, flt, startup, now,
-                         touch=_bouncer_changes(request, bouncer, now))
+    flt = replace(parse_filter(params, default_scopes=DEFAULT_SCOPES),
+                  include_simulated=False)
+
+    def touch(now: datetime) -> dict[str, Any]:
+        return _bouncer_changes(request, bouncer, now)
+
+    if wait and not startup:
+        answer = await wait_for_stream(
+            lapi.database, lapi.changes, lapi.clock, bouncer.id, flt, wait=wait,
+            poll_interval=lapi.settings.stream_poll_interval, touch=touch,
+            gone=request.is_disconnected)
+        if answer is None:
+            return Response(status_code=499)  # nobody reads it
+    else:
+        now = lapi.clock()
+        answer = await run_in_threadpool(pull_stream, lapi.database, bouncer.id, flt, startup,
+                                         now, touch=touch(now))
     # both keys always present (pycrowdsec indexes them); [] rather than null so that
     # current bouncers, which iterate the lists, work as well as 1.4.6-era ones
     return JSONBody(answer.body())

@@ -45,6 +45,7 @@ class RecordingSession:
     def __init__(self, dialect):
         self.dialect = dialect
         self.sql: list[str] = []
+        self.info: dict[str, object] = {}
 
     def execute(self, statement, *args, **kwargs):
         self.sql.append(str(statement.compile(dialect=self.dialect)))
