@@ -125,8 +125,16 @@ def lapi_settings(config: Config) -> LapiSettings:
         kafka_bootstrap=config.kafka.servers,
         kafka_client_options=client_options(config.kafka.client),
         flush=_flush_policy(config),
+        decision_dedup_window=_duration(config.api.server.decision_dedup_window),
         **_lapi_auth_settings(config),
     )
+
+
+def _duration(text: str | None) -> timedelta | None:
+    """A validated config duration (CrowdSec's ``d`` unit allowed) as a timedelta."""
+    if text is None:
+        return None
+    return timedelta(microseconds=parse_duration(text, days=True) // 1000)
 
 
 def _flush_policy(config: Config) -> FlushPolicy | None:
@@ -137,23 +145,20 @@ def _flush_policy(config: Config) -> FlushPolicy | None:
     if flush is None:
         return None
 
-    def duration(text: str) -> timedelta:
-        return timedelta(microseconds=parse_duration(text, days=True) // 1000)
-
     def autodelete(section: AutoDelete | None) -> dict[str, timedelta]:
         if section is None:
             return {}
         by_type = {"tls": section.cert, "api-key": section.api_key,
                    "password": section.login_password}
-        return {kind: duration(text) for kind, text in by_type.items() if text}
+        return {kind: _duration(text) for kind, text in by_type.items() if text}
 
     options: dict[str, Any] = {
         "max_items": flush.max_items,
-        "max_age": duration(flush.max_age) if flush.max_age else None,
+        "max_age": _duration(flush.max_age),
         "bouncers_autodelete": autodelete(flush.bouncers_autodelete),
         "agents_autodelete": autodelete(flush.agents_autodelete)}
     if flush.metrics_max_age:
-        options["metrics_max_age"] = duration(flush.metrics_max_age)
+        options["metrics_max_age"] = _duration(flush.metrics_max_age)
     return FlushPolicy(**options)
 
 

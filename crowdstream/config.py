@@ -16,6 +16,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -93,16 +94,23 @@ class Cscli(_Section):
     prometheus_uri: str | None = None
 
 
-def _positive_duration(value: str | None) -> str | None:
-    """A Go duration with CrowdSec's ``d`` unit (``7d``, ``90m``), positive."""
-    if value is not None:
-        try:
-            ns = parse_duration(value, days=True)
-        except ValueError as exc:
-            raise ValueError(f"not a duration: {exc}") from None
-        if ns <= 0:
-            raise ValueError("must be positive")
-    return value
+def _go_duration(*, days: bool = True, positive: bool = False) -> Callable[[str | None], str | None]:
+    """A field check: a Go duration (with CrowdSec's ``d`` unit when ``days``), never
+    negative, and more than zero when ``positive``."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ns = parse_duration(value, days=days)
+            except ValueError as exc:
+                raise ValueError(f"not a duration: {exc}") from None
+            if positive and ns <= 0:
+                raise ValueError("must be positive")
+            if ns < 0:
+                raise ValueError("must not be negative")
+        return value
+
+    return check
 
 
 class AutoDelete(_Section):
@@ -112,7 +120,8 @@ class AutoDelete(_Section):
     api_key: str | None = None
     login_password: str | None = None
 
-    _durations = field_validator("cert", "api_key", "login_password")(_positive_duration)
+    _durations = field_validator("cert", "api_key", "login_password")(
+        _go_duration(positive=True))
 
 
 class Flush(_Section):
@@ -124,7 +133,7 @@ class Flush(_Section):
     bouncers_autodelete: AutoDelete | None = None
     agents_autodelete: AutoDelete | None = None
 
-    _durations = field_validator("max_age", "metrics_max_age")(_positive_duration)
+    _durations = field_validator("max_age", "metrics_max_age")(_go_duration(positive=True))
 
     @model_validator(mode="after")
     def _auth_types(self) -> Flush:
@@ -218,6 +227,12 @@ class ApiServer(_Section):
     #: least, as CrowdSec's CS_LAPI_SECRET); unset: $CROWDSTREAM_LAPI_JWT_SECRET, else random
     jwt_secret: SecretStr | None = Field(None, min_length=64)  # masked by ``config show``
     jwt_ttl_seconds: int = Field(3600, gt=60, le=2_678_400)
+    #: a decision the profiles give is not stored when an active one of the same type on the
+    #: same value already lasts until at least this long before its end (CrowdSec #827: no
+    #: pile of duplicates under a flood); null: every alert gets its decisions
+    decision_dedup_window: str | None = "10m"
+
+    _dedup_window = field_validator("decision_dedup_window")(_go_duration())
 
     @field_validator("listen_uri")
     @classmethod
@@ -296,17 +311,7 @@ class Pipeline(_Section):
     #: duration); null: event time only (replays — buckets then never expire by wall clock)
     watermark_lag: str | None = "1m"
 
-    @field_validator("watermark_lag")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ns = parse_duration(value)
-            except ValueError as exc:
-                raise ValueError(f"not a duration: {exc}") from None
-            if ns < 0:
-                raise ValueError("must not be negative")
-        return value
+    _lag = field_validator("watermark_lag")(_go_duration(days=False))
 
     @property
     def watermark_lag_seconds(self) -> float | None:

@@ -65,7 +65,8 @@ class LapiState:
 
         with self.database.session() as session:
             return ingest_alerts(session, alerts, self.profiles, self.clock(),
-                                 on_invalid=skipped, source=source)
+                                 on_invalid=skipped, source=source,
+                                 dedup_window=self.settings.decision_dedup_window)
 
     def refresh_active_decisions(self, known: set[Labels]) -> set[Labels]:
         """Recompute ``cs_active_decisions``; label sets that vanished are set to 0."""

@@ -23,7 +23,7 @@ import logging
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -44,6 +44,7 @@ from lapi.db.models import (
     Event,
     Meta,
 )
+from lapi.decisions import active_clauses
 from lapi.errors import InvalidAlert, ProfileError
 from lapi.gotime import TimeFormatError, parse_duration, parse_time
 from lapi.iprange import parse_ip_range
@@ -153,6 +154,8 @@ class ParsedAlert:
     fields: dict[str, Any]
     #: the source to check against the allowlists (agent alerts on an IP or range)
     allowlist_source: str | None = None
+    #: the decisions come from the profiles (the alert brought none of its own)
+    decided: bool = False
     decisions: list[ParsedDecision] = field(default_factory=list)
     events: list[tuple[datetime, str]] = field(default_factory=list)
     metas: list[tuple[str, str]] = field(default_factory=list)
@@ -263,6 +266,7 @@ def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
             raw_decisions = profiles.decide(normalized)
         except ProfileError as exc:
             raise InvalidAlert(str(exc)) from None
+        parsed.decided = bool(raw_decisions)
     parsed.decisions = [_parse_decision(d, stop_at, scenario, simulated) for d in raw_decisions]
 
     events = alert.get("events")
@@ -302,6 +306,19 @@ def known_alert_ids(session: Session, uuids: Sequence[str]) -> dict[str, int]:
     return known
 
 
+def _covered(session: Session, decision: ParsedDecision, now: datetime,
+             window: timedelta) -> bool:
+    """An active decision of the same type on the same scope and value (and as simulated)
+    already lasts until at least ``window`` before this one's end."""
+    return session.execute(
+        select(Decision.id).where(
+            Decision.value == decision.value, Decision.scope == decision.scope,
+            Decision.type == decision.type, Decision.simulated.is_(decision.simulated),
+            *active_clauses(Decision, now), Decision.until >= decision.until - window)
+        .limit(1)
+    ).first() is not None
+
+
 def ingest_alerts(
     session: Session,
     alerts: Sequence[Mapping[str, Any]],
@@ -311,6 +328,7 @@ def ingest_alerts(
     machine_id: str | None = None,
     on_invalid: Callable[[InvalidAlert], None] | None = None,
     source: str = "api",
+    dedup_window: timedelta | None = None,
 ) -> list[int]:
     """Store ``alerts`` and their decisions; return the alert ids (input order; none for an
     alert dropped by the allowlists).
@@ -319,6 +337,11 @@ def ingest_alerts(
     commits. An invalid alert raises :class:`InvalidAlert` before anything is written,
     unless ``on_invalid`` is given: it is then called and the alert skipped (its id is
     missing from the result). ``source`` labels the metrics (``api``, ``kafka``).
+
+    ``dedup_window`` (CrowdSec #827: a flood of alerts on one attacker piles up decisions):
+    a decision the profiles give is not stored when an active one of the same type on the
+    same value already lasts until at least ``dedup_window`` before its end (the alert is
+    stored). Decisions an alert brings (cscli, imports) are stored as given. None: off.
     """
     parsed: list[ParsedAlert] = []
     for index, alert in enumerate(alerts):
@@ -340,7 +363,7 @@ def ingest_alerts(
                   if p.allowlist_source is not None and p.uuid not in known], now)
 
     ids: list[int] = []
-    created = duplicates = decisions = 0
+    created = duplicates = decisions = skipped = 0
     for item in parsed:
         existing = known.get(item.uuid)
         if existing is None and item.allowlist_source in allowlisted:
@@ -348,6 +371,10 @@ def ingest_alerts(
                      item.allowlist_source, allowlisted[item.allowlist_source])
             continue
         if existing is None:
+            if dedup_window is not None and item.decided:
+                kept = [d for d in item.decisions if not _covered(session, d, now, dedup_window)]
+                skipped += len(item.decisions) - len(kept)
+                item.decisions = kept
             row = item.build(seq, now, machine_id)
             try:
                 with session.begin_nested():
@@ -373,6 +400,7 @@ def ingest_alerts(
     metrics.ALERTS_INGESTED.labels(source).inc(created)
     metrics.ALERTS_DUPLICATE.labels(source).inc(duplicates)
     metrics.DECISIONS_CREATED.labels(source).inc(decisions)
+    metrics.DECISIONS_DEDUPLICATED.labels(source).inc(skipped)
     if duplicates:
         log.debug("%d duplicate alert(s) ignored", duplicates)
     return ids

@@ -54,6 +54,11 @@ ALERTS_INVALID = Counter(
 DECISIONS_CREATED = Counter(
     "crowdstream_lapi_decisions_created_total", "Decisions stored", ["source"],
 )
+DECISIONS_DEDUPLICATED = Counter(
+    "crowdstream_lapi_decisions_deduplicated_total",
+    "Decisions not stored: an active one on the same value already lasts as long (#827)",
+    ["source"],
+)
 INGEST_FAILURES = Counter(
     "crowdstream_lapi_ingest_failures_total",
     "Consumer poll batches whose database transaction failed (retried)",

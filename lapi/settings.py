@@ -110,6 +110,10 @@ class LapiSettings:
     disable_remote_registration: bool = False
     #: HTTPS and client certificates; None: plain HTTP
     tls: TlsSettings | None = None
+    #: decisions from the profiles are not stored when an active one on the same value and
+    #: type already lasts until this long before their end (:func:`lapi.ingest.ingest_alerts`);
+    #: None: every alert gets its decisions
+    decision_dedup_window: timedelta | None = None
     #: how often a long-polling stream request re-reads the database for changes made by
     #: other replicas and for expiries (seconds; this replica's own changes wake it at once)
     stream_poll_interval: float = 0.5

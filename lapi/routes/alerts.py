@@ -39,7 +39,8 @@ def push_alerts(request: Request, machine: Machine,
     now = lapi.clock()
     with lapi.database.session() as session:
         ids = ingest_alerts(session, alerts, lapi.profiles, now,
-                            machine_id=machine.machine_id, source="api")
+                            machine_id=machine.machine_id, source="api",
+                            dedup_window=lapi.settings.decision_dedup_window)
         session.execute(update(MachineRow).where(MachineRow.id == machine.id)
                         .values(last_push=now, updated_at=now)
                         .execution_options(synchronize_session=False))

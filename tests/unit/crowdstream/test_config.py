@@ -187,3 +187,16 @@ def test_flush_section_becomes_the_lapi_retention_policy(tmp_path: Path) -> None
     assert policy.agents_autodelete == {"password": timedelta(days=7)}
     plain = write(tmp_path / "p.yaml", MINIMAL.format(dir=tmp_path) + server)
     assert lapi_settings(load_config(plain)).flush is None
+
+
+@pytest.mark.parametrize(("window", "expected"), [(None, 600), ("90s", 90), ("null", None)])
+def test_decision_dedup_window(tmp_path: Path, window: str | None, expected: int | None) -> None:
+    from crowdstream.components import lapi_settings
+
+    profiles = write(tmp_path / "profiles.yaml", "name: x\nfilters: ['true']\n")
+    server = f"api:\n  server:\n    profiles_path: {profiles}\n"
+    if window:
+        server += f"    decision_dedup_window: {window}\n"
+    path = write(tmp_path / "c.yaml", MINIMAL.format(dir=tmp_path) + server)
+    got = lapi_settings(load_config(path)).decision_dedup_window
+    assert (None if got is None else got.total_seconds()) == expected
