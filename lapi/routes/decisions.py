@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from lapi import metrics
 from lapi.bouncers import BouncerIdentity, user_agent_fields
-from lapi.db.models import Bouncer
+from lapi.db.models import Bouncer, Decision
 from lapi.decisions import (expire_decisions, parse_bool, parse_delete_filter, parse_filter,
                             parse_page, query_decisions)
 from lapi.machines import MachineIdentity
@@ -118,5 +118,8 @@ def delete_decision(request: Request, decision_id: str, machine: Machine) -> JSO
         raise HTTPError(400, "decision_id must be valid integer")
     lapi = state(request)
     with lapi.database.session() as session:
+        if session.get(Decision, int(decision_id)) is None:
+            # CrowdSec answers this with a 500; a missing object is a 404
+            raise HTTPError(404, f"decision with id '{decision_id}' doesn't exist")
         deleted = expire_decisions(session, lapi.clock(), ids=[int(decision_id)])
     return JSONBody({"nbDeleted": str(deleted)})

@@ -26,6 +26,9 @@ def test_delete_by_filter_and_by_id_reach_the_stream_once(client, lapi, auth) ->
     # by id; again: nothing left to delete
     assert client.delete(f"{DECISIONS}/2", headers=jwt).json() == {"nbDeleted": "1"}
     assert client.delete(f"{DECISIONS}/2", headers=jwt).json() == {"nbDeleted": "0"}
+    missing = client.delete(f"{DECISIONS}/99", headers=jwt)
+    assert (missing.status_code, missing.json()) == (
+        404, {"message": "decision with id '99' doesn't exist"})
     assert stream(client, auth) == {"new": [], "deleted": [(2, "198.51.100.2")]}
     # exact scenario; simulated decisions are deletable too
     assert client.delete(DECISIONS, params={"scenario": "other"}, headers=jwt).json() == {
