@@ -25,7 +25,7 @@ from topics.specs import topic_specs
 
 if TYPE_CHECKING:
     from engine.content import Content
-    from lapi.settings import FlushPolicy, LapiSettings, TlsSettings
+    from lapi.settings import AutoRegistrationSettings, FlushPolicy, LapiSettings, TlsSettings
 
 log = logging.getLogger("crowdstream")
 
@@ -178,7 +178,18 @@ def _lapi_auth_settings(config: Config) -> dict[str, Any]:
     return {"jwt_secret": secret, "jwt_ttl_seconds": server.jwt_ttl_seconds,
             "trusted_ips": server.trusted_ips, "trusted_proxies": proxies,
             "disable_remote_registration": bool(server.disable_remote_lapi_registration),
+            "auto_registration": _auto_registration(config),
             "tls": _lapi_tls(config)}
+
+
+def _auto_registration(config: Config) -> AutoRegistrationSettings | None:
+    from lapi.settings import AutoRegistrationSettings
+
+    auto = config.api.server.auto_registration
+    if auto is None or not auto.enabled or auto.token is None:
+        return None
+    return AutoRegistrationSettings(token=auto.token.get_secret_value(),
+                                    allowed_ranges=tuple(auto.allowed_ranges or ()))
 
 
 def _lapi_tls(config: Config) -> TlsSettings | None:

@@ -207,6 +207,34 @@ class Tls(_Section):
     bouncers_allowed_ou: list[str] | None = None
 
 
+class AutoRegistration(_Section):
+    """CrowdSec's ``api.server.auto_registration``: a machine registering with this token
+    from one of these ranges is validated at once."""
+
+    enabled: bool = False
+    token: SecretStr | None = None  # masked by ``config show``
+    allowed_ranges: list[str] | None = None
+
+    @field_validator("allowed_ranges")
+    @classmethod
+    def _ranges(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or ():
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad one
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> AutoRegistration:
+        if self.enabled:
+            token = self.token.get_secret_value() if self.token else ""
+            if not token:
+                raise ValueError("token is required when enabled")
+            if len(token) < 32:
+                raise ValueError("token is too short (32 characters at least)")
+            if self.allowed_ranges is None:
+                raise ValueError("allowed_ranges is required when enabled")
+        return self
+
+
 class ApiServer(_Section):
     enable: bool = True
     log_level: str | None = None
@@ -218,7 +246,7 @@ class ApiServer(_Section):
     trusted_proxies: list[str] | None = None
     tls: Tls | None = None
     online_client: dict[str, Any] | None = None
-    auto_registration: dict[str, Any] | None = None
+    auto_registration: AutoRegistration | None = None
     disable_remote_lapi_registration: bool | None = None
     capi_whitelists_path: Path | None = None
     #: consume the pipeline's alerts topic (false: a LAPI fed by HTTP agents only, no Kafka)

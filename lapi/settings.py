@@ -45,6 +45,19 @@ class TlsSettings:
                 raise ValueError(f"{name} contains an empty OU")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoRegistrationSettings:
+    """Machines registering with ``token`` from ``allowed_ranges`` are validated at once."""
+
+    token: str
+    allowed_ranges: tuple[IPNetwork, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.token) < 32:
+            raise ValueError("auto-registration token is too short (32 characters at least)")
+        object.__setattr__(self, "allowed_ranges", tuple(parse_networks(self.allowed_ranges)))
+
+
 #: CrowdSec's default for ``metrics_max_age``
 DEFAULT_METRICS_MAX_AGE = timedelta(days=7)
 
@@ -110,6 +123,8 @@ class LapiSettings:
     disable_remote_registration: bool = False
     #: HTTPS and client certificates; None: plain HTTP
     tls: TlsSettings | None = None
+    #: registration with a token validates the machine (CrowdSec's ``auto_registration``)
+    auto_registration: AutoRegistrationSettings | None = None
     #: decisions from the profiles are not stored when an active one on the same value and
     #: type already lasts until this long before their end (:func:`lapi.ingest.ingest_alerts`);
     #: None: every alert gets its decisions

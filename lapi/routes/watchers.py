@@ -8,11 +8,13 @@ Handlers are plain functions run in FastAPI's thread pool: bcrypt and the databa
 block the event loop."""
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from lapi.certauth import CertRefused, cert_machine
@@ -28,7 +30,7 @@ from lapi.machines import (
     record_login,
     user_agent_version,
 )
-from lapi.settings import TlsSettings
+from lapi.settings import AutoRegistrationSettings, TlsSettings
 from lapi.tls import CertSubject, client_subject
 from lapi.tokens import TokenSubject
 from lapi.web import HTTPError, JSONBody, client_ip, require_machine, state, unauthorized
@@ -67,6 +69,7 @@ class Registration(BaseModel):
 
     machine_id: Text
     password: Text
+    registration_token: Annotated[Text, Field(min_length=32, max_length=255)] | None = None
 
 
 class Login(BaseModel):
@@ -80,22 +83,43 @@ class Login(BaseModel):
     scenarios: list[Text] | None = None
 
 
+def _auto_registered(auto: AutoRegistrationSettings | None, token: str | None,
+                     address: str) -> bool:
+    """CrowdSec's auto-registration: off, or no token → a pending machine; a wrong token or
+    an address outside the allowed ranges → 401."""
+    if auto is None or not token:
+        return False
+    if not hmac.compare_digest(token.encode(), auto.token.encode()):
+        raise HTTPError(401, "invalid token for auto registration")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if not any(ip in network for network in auto.allowed_ranges):
+        raise HTTPError(401, "IP not in allowed range for auto registration")
+    return True
+
+
 @router.post("/v1/watchers")
 def register(request: Request, body: Registration) -> Response:
     lapi = state(request)
-    if lapi.settings.disable_remote_registration and \
-            client_ip(request) not in LOOPBACK_ADDRESSES:
+    address = client_ip(request)
+    if lapi.settings.disable_remote_registration and address not in LOOPBACK_ADDRESSES:
         raise HTTPError(403, "access forbidden")
+    validated = _auto_registered(lapi.settings.auto_registration, body.registration_token,
+                                 address)
     try:
         with lapi.database.session() as session:
-            add_machine(session, body.machine_id, body.password, validated=False,
-                        ip_address=client_ip(request), now=lapi.clock())
+            add_machine(session, body.machine_id, body.password, validated=validated,
+                        ip_address=address, now=lapi.clock())
     except MachineExists as exc:
         raise HTTPError(403, str(exc)) from None
     except MachineError as exc:
         raise HTTPError(400, str(exc)) from None
-    log.info("machine %r registered from %s, pending validation", body.machine_id,
-             client_ip(request))
+    if validated:
+        log.info("machine %r auto-registered from %s", body.machine_id, address)
+        return Response(status_code=202)
+    log.info("machine %r registered from %s, pending validation", body.machine_id, address)
     return Response(status_code=201)
 
 

@@ -83,6 +83,14 @@ def test_database_urls(tmp_path: Path) -> None:
          "pipeline.watermark_lag: not a duration"),
         (MINIMAL + "pipeline:\n  watermark_lag: -5s\n",
          "pipeline.watermark_lag: must not be negative"),
+        (MINIMAL + "api:\n  server:\n    auto_registration:\n      enabled: true\n"
+                   "      token: short\n      allowed_ranges: [10.0.0.0/8]\n",
+         "api.server.auto_registration: token is too short (32 characters at least)"),
+        (MINIMAL + "api:\n  server:\n    auto_registration:\n      enabled: true\n"
+                   "      token: " + "t" * 32 + "\n",
+         "api.server.auto_registration: allowed_ranges is required when enabled"),
+        (MINIMAL + "api:\n  server:\n    auto_registration:\n      allowed_ranges: [lan]\n",
+         "api.server.auto_registration.allowed_ranges: 'lan' does not appear to be an IPv4 or"),
         (MINIMAL + "  flush:\n    max_items: 0\n",
          "db_config.flush.max_items: Input should be greater than 0"),
         (MINIMAL + "  flush:\n    max_age: 7x\n",
@@ -200,3 +208,17 @@ def test_decision_dedup_window(tmp_path: Path, window: str | None, expected: int
     path = write(tmp_path / "c.yaml", MINIMAL.format(dir=tmp_path) + server)
     got = lapi_settings(load_config(path)).decision_dedup_window
     assert (None if got is None else got.total_seconds()) == expected
+
+
+def test_auto_registration_settings(tmp_path: Path) -> None:
+    from crowdstream.components import lapi_settings
+
+    profiles = write(tmp_path / "profiles.yaml", "name: x\nfilters: ['true']\n")
+    server = (f"api:\n  server:\n    profiles_path: {profiles}\n    auto_registration:\n"
+              f"      enabled: true\n      token: {'k' * 40}\n"
+              f"      allowed_ranges: [10.0.0.0/8, '2001:db8::/32']\n")
+    path = write(tmp_path / "c.yaml", MINIMAL.format(dir=tmp_path) + server)
+    auto = lapi_settings(load_config(path)).auto_registration
+    assert auto is not None and auto.token == "k" * 40
+    assert [str(n) for n in auto.allowed_ranges] == ["10.0.0.0/8", "2001:db8::/32"]
+    assert "k" * 40 not in run_cli("-c", str(path), "config", "show").stdout

@@ -302,3 +302,45 @@ def test_unstorable_scenarios_are_422(client, lapi) -> None:
     answer = _login(client, scenarios=["ok", "bad\x00"])
     assert answer.status_code == 422
     assert answer.json() == {"message": "body.scenarios.1: Value error, NUL character"}
+
+
+TOKEN = "auto-registration-token-0123456789abcdef"
+
+
+@pytest.mark.parametrize(("peer", "token", "status", "message", "validated"), [
+    ("10.1.2.3", TOKEN, 202, None, True),
+    ("10.1.2.3", None, 201, None, False),                 # no token: pending, as always
+    ("192.0.2.8", TOKEN, 401, "IP not in allowed range for auto registration", None),
+    ("10.1.2.3", TOKEN[:-1] + "X", 401, "invalid token for auto registration", None),
+    ("10.1.2.3", "short", 422, None, None),               # swagger: minLength 32
+])
+def test_auto_registration(settings, clock, peer, token, status, message, validated) -> None:
+    from fastapi.testclient import TestClient
+
+    from lapi.app import create_app
+    from lapi.settings import AutoRegistrationSettings
+
+    settings.auto_registration = AutoRegistrationSettings(token=TOKEN,
+                                                          allowed_ranges=("10.0.0.0/8",))
+    with TestClient(create_app(settings, clock=clock), client=(peer, 5000)) as client:
+        body = {"machine_id": "auto-1", "password": PASSWORD}
+        if token:
+            body["registration_token"] = token
+        answer = client.post("/v1/watchers", json=body)
+        assert answer.status_code == status, answer.text
+        if message:
+            assert answer.json() == {"message": message}
+        lapi = client.app.state.lapi
+        if validated is None:
+            with lapi.database.read_session() as session:
+                assert session.execute(select(Machine)).first() is None
+        else:
+            assert _machine(lapi, "auto-1").is_validated is validated
+            assert (_login(client, "auto-1").status_code == 200) is validated
+
+
+def test_registration_token_without_auto_registration_is_pending(client, lapi) -> None:
+    answer = client.post("/v1/watchers", json={"machine_id": "m2", "password": PASSWORD,
+                                               "registration_token": TOKEN})
+    assert answer.status_code == 201
+    assert _machine(lapi, "m2").is_validated is False
