@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from lapi.errors import InvalidAlert, InvalidFilter
 from lapi.flush import flush
 from lapi.ingest import ingest_alerts
 from lapi.longpoll import ChangeSignal
+from lapi.openapi import build_openapi
 from lapi.profiles import Profiles, load_profiles
 from lapi.routes import alerts as alerts_routes
 from lapi.routes import allowlists as allowlists_routes
@@ -167,6 +169,13 @@ async def _refresh_metrics_forever(lapi: LapiState, every: float) -> None:
         await asyncio.sleep(every)
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("crowdstream")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def create_app(settings: LapiSettings, *, clock: Clock | None = None,
                profiles: Profiles | None = None) -> FastAPI:
     """The LAPI application. ``clock`` (default: the system UTC clock) is every "now" the
@@ -216,13 +225,19 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
             await asyncio.to_thread(database.dispose)
 
     app = FastAPI(title="crowdstream LAPI", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None, default_response_class=JSONBody)
+                  openapi_url="/openapi.json", default_response_class=JSONBody)
+
+    routers = [health_routes.router, decisions_routes.router, alerts_routes.router,
+               watchers_routes.router, allowlists_routes.router, usage_metrics_routes.router]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app, routers, _version())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     _install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
-    app.include_router(health_routes.router)
-    app.include_router(decisions_routes.router)
-    app.include_router(alerts_routes.router)
-    app.include_router(watchers_routes.router)
-    app.include_router(allowlists_routes.router)
-    app.include_router(usage_metrics_routes.router)
+    for router in routers:
+        app.include_router(router)
     return app
