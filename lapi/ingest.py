@@ -1,8 +1,9 @@
 """Alert ingestion: the one path from an alert (API JSON shape) to alert and decision rows,
 used by the alerts-topic consumer and by ``POST /v1/alerts``.
 
-* **Validation first, no DB work**: :func:`parse_alert` checks and converts each alert (times,
-  durations, IPs, field lengths) and runs the profiles for alerts that carry no decisions.
+* **Validation first**: :func:`parse_alert` checks and converts each alert (times,
+  durations, IPs, field lengths) and runs the profiles for alerts that carry no decisions
+  (which read the database only through their helpers, :mod:`lapi.decision_helpers`).
 * **Idempotent on the alert ``uuid``**: an alert whose uuid is already stored is not stored
   again; its existing id is returned. Within the transaction the uuids are looked up first;
   a concurrent insert of the same uuid that slips past (another LAPI process) hits the
@@ -44,6 +45,7 @@ from lapi.db.models import (
     Event,
     Meta,
 )
+from lapi.decision_helpers import DecisionHelpers
 from lapi.decisions import active_clauses
 from lapi.errors import InvalidAlert, ProfileError
 from lapi.gotime import TimeFormatError, parse_duration, parse_time
@@ -205,8 +207,10 @@ def _parse_decision(data: Any, stop_at: datetime, alert_scenario: str,
     return decision
 
 
-def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
-    """Validate one alert and work out its decisions; InvalidAlert with a reason."""
+def parse_alert(alert: Any, profiles: Profiles, now: datetime,
+                helpers: Mapping[str, Callable[..., Any]] | None = None) -> ParsedAlert:
+    """Validate one alert and work out its decisions; InvalidAlert with a reason.
+    ``helpers``: the profiles' database helpers (:mod:`lapi.decision_helpers`)."""
     if not isinstance(alert, Mapping):
         raise InvalidAlert("an alert must be an object")
     scenario = _str(alert, "scenario", required=True, max_len=NAME_LEN)
@@ -263,7 +267,7 @@ def parse_alert(alert: Any, profiles: Profiles, now: datetime) -> ParsedAlert:
         # CrowdSec normalises scopes before running the profiles
         normalized = {**alert, "source": {**source, "scope": scope}}
         try:
-            raw_decisions = profiles.decide(normalized)
+            raw_decisions = profiles.decide(normalized, helpers)
         except ProfileError as exc:
             raise InvalidAlert(str(exc)) from None
         parsed.decided = bool(raw_decisions)
@@ -344,9 +348,10 @@ def ingest_alerts(
     stored). Decisions an alert brings (cscli, imports) are stored as given. None: off.
     """
     parsed: list[ParsedAlert] = []
+    helpers = DecisionHelpers(session, now).functions()
     for index, alert in enumerate(alerts):
         try:
-            parsed.append(parse_alert(alert, profiles, now))
+            parsed.append(parse_alert(alert, profiles, now, helpers))
         except InvalidAlert as exc:
             exc = InvalidAlert(exc.reason, index)
             metrics.ALERTS_INVALID.labels(source).inc()

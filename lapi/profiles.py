@@ -13,6 +13,9 @@ A profiles file holds YAML documents, each one profile::
     on_failure: continue           # what to do when no filter matches (or break)
     on_error: ...                  # filter failed to run: apply|continue|break|ignore
 
+Expressions have CrowdSec's helpers, with the database ones (``GetDecisionsCount``…,
+:mod:`lapi.decision_helpers`) when the LAPI ingests.
+
 ``profiles.yaml.local`` beside the file, when present, is read first (CrowdSec prepends it).
 
 Semantics follow the LAPI's ``CreateAlert``: profiles are tried in order; the first matching
@@ -24,6 +27,7 @@ the chain as documented.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from typing import Any
 import yaml
 
 from engine.models import Alert
+from lapi.decision_helpers import NAMES as HELPER_NAMES
 from lapi.errors import ProfileError
 from lapi.gotime import TimeFormatError, parse_duration_ns
 
@@ -53,9 +58,14 @@ _ON_ERROR = {"", "apply", "continue", "break", "ignore"}
 
 
 def _default_compiler() -> Compiler:
-    from engine.expr import compile_expr  # the content engine's expr-lang implementation
+    """expr with CrowdSec's stateless helpers; ``Alert`` and the database helpers
+    (:mod:`lapi.decision_helpers`) come with the environment of each evaluation."""
+    from engine.expr import DEFAULT_FUNCTIONS, compile_expr, function_set
+    from engine.helpers import STATELESS_HELPERS
 
-    return compile_expr
+    functions = function_set(DEFAULT_FUNCTIONS, STATELESS_HELPERS)
+    names = frozenset(("Alert", *HELPER_NAMES))
+    return functools.partial(compile_expr, functions=functions, names=names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +152,13 @@ class Profiles:
     profiles: list[Profile]
     source: str = "<profiles>"
 
-    def decide(self, alert: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def decide(self, alert: Mapping[str, Any],
+               helpers: Mapping[str, Callable[..., Any]] | None = None) -> list[dict[str, Any]]:
         """Decisions for an alert that carries none; ProfileError when a filter fails on a
-        profile without an ``on_error`` policy."""
-        env = {"Alert": Alert(alert)}
+        profile without an ``on_error`` policy. ``helpers``: the database helpers
+        (:meth:`lapi.decision_helpers.DecisionHelpers.functions`); without them a call to
+        one fails the filter."""
+        env = {"Alert": Alert(alert), **(helpers or {})}
         decisions: list[dict[str, Any]] = []
         for profile in self.profiles:
             force_break = False
