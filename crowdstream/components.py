@@ -48,6 +48,7 @@ def load_content(config: Config) -> Content:
     """The parsers, scenarios and patterns under ``config_paths`` (CrowdSec's layout)."""
     from engine.content import Content
     from engine.runtime import Runtime, RuntimeOptions
+    from engine.simulation import load_simulation
     from engine.spec import ContentError
 
     config_dir = config.config_paths.config_dir
@@ -57,11 +58,14 @@ def load_content(config: Config) -> Content:
             raise ConfigError(f"{config.source}: config_paths.{key}: {path} is not a directory")
     options = RuntimeOptions(data_dir=config.config_paths.data_dir, resolver=CachedResolver(),
                              now=time.time, hostname=socket.gethostname())
+    simulation_path = config.config_paths.simulation_path or config_dir / "simulation.yaml"
     try:
         postoverflows = config_dir / "postoverflows"
+        simulation = load_simulation(simulation_path) if simulation_path.exists() else None
         return Content.load([config_dir / "parsers"], [config_dir / "scenarios"],
                             config.config_paths.patterns, runtime=Runtime(options),
-                            postoverflow_dirs=[postoverflows] if postoverflows.is_dir() else [])
+                            postoverflow_dirs=[postoverflows] if postoverflows.is_dir() else [],
+                            simulation=simulation)
     except ContentError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -149,7 +149,7 @@ def make_alerts(scenario: Scenario, key: str, overflow: Overflow) -> list[dict[s
             "stop_at": stop_at,
             "capacity": scenario.capacity,
             "leakspeed": scenario.leakspeed,
-            "simulated": False,
+            "simulated": scenario.simulated,
             "remediation": scenario.remediation,
             "decisions": None,
             "labels": None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from engine.parser import ParserChain, load_parsers
 from engine.parser.chain import Observer
 from engine.runtime import Runtime
 from engine.scenario import Scenario, load_scenarios
+from engine.simulation import Simulation
 
 log = logging.getLogger("crowdstream.engine")
 
@@ -70,14 +72,19 @@ class Content:
     @classmethod
     def load(cls, parser_dirs: Sequence[Path], scenario_paths: Sequence[Path],
              patterns_dir: Path, *, runtime: Runtime | None = None,
-             postoverflow_dirs: Sequence[Path] = ()) -> Content:
+             postoverflow_dirs: Sequence[Path] = (),
+             simulation: Simulation | None = None) -> Content:
         """Load parser stage files/directories, scenario files/directories, postoverflow stage
         directories and grok patterns with ``runtime`` (a default :class:`Runtime` when
-        None); raises :class:`engine.spec.ContentError` naming the file and key of any problem."""
+        None); ``simulation`` marks the scenarios in simulation. Raises
+        :class:`engine.spec.ContentError` naming the file and key of any problem."""
         if runtime is None:
             runtime = Runtime()
         parsers = load_parsers(parser_dirs, patterns_dir, runtime=runtime)
         scenarios = load_scenarios(scenario_paths, runtime=runtime)
+        if simulation is not None:
+            scenarios = [replace(s, simulated=True) if simulation.is_simulated(s.name) else s
+                         for s in scenarios]
         post = load_parsers(postoverflow_dirs, patterns_dir, runtime=runtime) if postoverflow_dirs else None
         return cls(parsers, scenarios, runtime, post)
 

@@ -86,6 +86,8 @@ class Scenario:
     bayesian_prior: float = 0.0
     bayesian_threshold: float = 0.0
     bayesian_conditions: tuple[BayesianCondition, ...] = ()
+    #: in simulation (``simulation.yaml``): its alerts are marked simulated
+    simulated: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -222,3 +222,18 @@ def test_auto_registration_settings(tmp_path: Path) -> None:
     assert auto is not None and auto.token == "k" * 40
     assert [str(n) for n in auto.allowed_ranges] == ["10.0.0.0/8", "2001:db8::/32"]
     assert "k" * 40 not in run_cli("-c", str(path), "config", "show").stdout
+
+
+def test_simulation_file_marks_scenarios(tmp_path: Path) -> None:
+    from crowdstream.components import load_content
+
+    defaults = Path(__file__).resolve().parents[3] / "crowdstream" / "defaults"
+    sim = write(tmp_path / "simulation.yaml", "simulation: true\n")
+    text = (f"config_paths:\n  config_dir: {defaults}\n  data_dir: {tmp_path}\n"
+            f"  simulation_path: {sim}\n"
+            f"db_config:\n  type: sqlite\n  db_path: {tmp_path}/cs.db\n")
+    config = load_config(write(tmp_path / "c.yaml", text))
+    assert [s.simulated for s in load_content(config).scenarios.values()] == [True]
+    sim.write_text("simulation: maybe\n")
+    with pytest.raises(ConfigError, match=r"simulation\.yaml:1: simulation: expected true or false"):
+        load_content(config)
