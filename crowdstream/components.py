@@ -127,6 +127,9 @@ def lapi_settings(config: Config) -> LapiSettings:
         profiles_path=profiles,
         alerts_topic=topic_names(config).alerts if config.api.server.alerts_consumer else None,
         kafka_bootstrap=config.kafka.servers,
+        # one group per deployment: deployments with other topic prefixes on the same
+        # cluster never rebalance each other's LAPIs
+        kafka_group=f"{config.kafka.topic_prefix}-lapi",
         kafka_client_options=client_options(config.kafka.client),
         flush=_flush_policy(config),
         decision_dedup_window=_duration(config.api.server.decision_dedup_window),

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.errors import KafkaError
 
 from engine.content import Content
 from pipeline.routing import route_batch
@@ -227,6 +228,9 @@ async def _assignment(bootstrap: str, group: str) -> dict[str, dict[str, list[in
         for response in await admin.describe_consumer_groups([group]):
             for described in response.groups:
                 for member in described[5]:
+                    if not member[-1]:  # joined, not assigned yet (a rebalance in progress)
+                        out[member[0]] = {}
+                        continue
                     assignment = ConsumerProtocolMemberAssignment.decode(member[-1])
                     out[member[0]] = {topic: sorted(parts) for topic, parts in assignment.assignment}
         return out
@@ -245,7 +249,11 @@ def wait_split(bootstrap: str, group: str, topic: str, members: int, partitions:
     member id → its partitions of ``topic``."""
     deadline = time.monotonic() + timeout
     while True:
-        split = {m: a.get(topic, []) for m, a in group_assignment(bootstrap, group).items()}
+        try:
+            assignment = group_assignment(bootstrap, group)
+        except KafkaError:  # the group's coordinator is not up yet
+            assignment = {}
+        split = {m: a.get(topic, []) for m, a in assignment.items()}
         owned = sorted(p for parts in split.values() for p in parts)
         if len(split) == members and all(split.values()) and owned == list(range(partitions)):
             return split
