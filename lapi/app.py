@@ -159,6 +159,19 @@ async def _flush_forever(lapi: LapiState, policy: FlushPolicy) -> None:
         await asyncio.sleep(policy.interval)
 
 
+#: seconds between refreshes of the database's planner statistics (SQLite)
+STATISTICS_EVERY = 600.0
+
+
+async def _refresh_statistics_forever(database: Database) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(database.refresh_statistics)
+        except Exception as exc:  # noqa: BLE001 - retried at the next round
+            log.warning("cannot refresh the database statistics: %s", exc)
+        await asyncio.sleep(STATISTICS_EVERY)
+
+
 async def _refresh_metrics_forever(lapi: LapiState, every: float) -> None:
     known: set[tuple[str, str, str]] = set()
     while True:
@@ -211,6 +224,8 @@ def create_app(settings: LapiSettings, *, clock: Clock | None = None,
                 background.append(asyncio.create_task(
                     _refresh_metrics_forever(lapi, settings.metrics_refresh_seconds),
                     name="lapi-active-decisions"))
+            background.append(asyncio.create_task(
+                _refresh_statistics_forever(database), name="lapi-statistics"))
             if settings.flush is not None:
                 background.append(asyncio.create_task(
                     _flush_forever(lapi, settings.flush), name="lapi-flush"))

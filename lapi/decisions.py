@@ -15,7 +15,7 @@ from lapi.db.changes import allocate_change_seq
 from lapi.db.models import Decision
 from lapi.errors import InvalidFilter
 from lapi.gotime import format_duration
-from lapi.iprange import IPRange, parse_ip_range
+from lapi.iprange import IPRange, containing_starts, parse_ip_range
 from lapi.scopes import normalize_scope
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -109,7 +109,10 @@ class DecisionFilter:
         if self.ip_range is not None:
             rng = self.ip_range
             out.append(d.ip_size == rng.size)
-            if self.contains:  # the decision's range contains the queried one
+            starts = containing_starts(rng) if self.contains else None
+            if starts is not None:  # stored ranges are CIDR blocks: seek their starts
+                out += [d.start_ip.in_(starts), d.end_ip >= rng.end_key]
+            elif self.contains:  # the decision's range contains the queried one
                 out += [d.start_ip <= rng.start_key, d.end_ip >= rng.end_key]
             else:  # the decision's range is inside the queried one
                 out += [d.start_ip >= rng.start_key, d.end_ip <= rng.end_key]

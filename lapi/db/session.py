@@ -26,6 +26,10 @@ log = logging.getLogger("crowdstream.lapi.db")
 _TX_OPTION = "crowdstream_tx"
 
 
+#: pooled connections kept open, and opened beyond them under load
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+
 #: ``session.info`` key set by a transaction that took a change sequence value
 CHANGED = "crowdstream_changed_decisions"
 
@@ -81,6 +85,19 @@ class Database:
         with self.engine.execution_options(**{_TX_OPTION: "write"}).connect() as connection:
             upgrade_schema(connection)
 
+    def refresh_statistics(self) -> None:
+        """Give SQLite's query planner the statistics it needs to pick the right index
+        (without them it prefers ``deleted_seq IS NULL``, a scan of every active decision, to
+        the address index: 32 ms instead of 0.1 ms per ``?ip=`` lookup with 100k decisions).
+        A sampled ANALYZE (at most 1,000 rows per index: milliseconds). PostgreSQL and
+        MariaDB keep their statistics themselves."""
+        if self.dialect != "sqlite":
+            return
+        with self.engine.execution_options(**{_TX_OPTION: "write"}).connect() as connection:
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -89,6 +106,10 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = Fa
     """An engine for ``url`` with the per-dialect set-up described in the module docstring."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.database not in (None, "", ":memory:"):
+        # as many connections as the HTTP thread pool has threads (40): a connection
+        # opened and closed per request costs more than the request's queries
+        kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
     else:

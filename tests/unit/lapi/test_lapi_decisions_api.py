@@ -146,3 +146,65 @@ def test_active_decisions_gauge(lapi, clock) -> None:
     clock.advance(hours=5)
     lapi.refresh_active_decisions(known)
     assert REGISTRY.get_sample_value("cs_active_decisions", labels) == 0
+
+
+def test_containing_starts_are_every_enclosing_block() -> None:
+    import ipaddress
+    import random
+
+    from lapi.iprange import IPRange, containing_starts, parse_ip_range
+
+    assert containing_starts(parse_ip_range("10.1.2.3")) == sorted(
+        {f"{int(ipaddress.ip_network(f'10.1.2.3/{p}', strict=False).network_address):032x}"
+         for p in range(33)})
+    assert containing_starts(IPRange(4, 5, 6)) is None  # not a CIDR block
+    rng = random.Random(3)
+    for _ in range(200):  # brute force: a block contains the query iff its start is listed
+        query = parse_ip_range(f"{ipaddress.IPv4Address(rng.getrandbits(32))}/{rng.randint(8, 32)}")
+        starts = set(containing_starts(query))
+        for p in range(33):
+            block = parse_ip_range(f"{ipaddress.IPv4Address(rng.getrandbits(32))}/{p}")
+            if block.contains(query):
+                assert block.start_key in starts
+            other = parse_ip_range(f"{ipaddress.IPv4Address(query.start)}/{p}")
+            assert other.start_key in starts or not other.contains(query)
+
+
+def test_ip_lookup_seeks_the_address_index_once_statistics_exist(tmp_path) -> None:
+    """SQLite without statistics scans every active decision for ``?ip=``; the LAPI's
+    periodic sampled ANALYZE makes it seek the address index (PostgreSQL and MariaDB keep
+    statistics themselves)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from lapi.db.changes import allocate_change_seq
+    from lapi.db.models import Decision
+    from lapi.db.session import open_database
+    from lapi.decisions import DECISION_COLUMNS, DecisionFilter, active_clauses
+    from lapi.iprange import parse_ip_range
+
+    database = open_database(f"sqlite:///{tmp_path / 'plan.db'}")
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    rows = []
+    for n in range(3000):
+        rng = parse_ip_range(f"10.0.{n // 250}.{n % 250}")
+        rows.append({"created_at": now, "until": now + timedelta(hours=4), "scenario": "s",
+                     "type": "ban", "scope": "Ip", "value": f"10.0.{n // 250}.{n % 250}",
+                     "origin": "crowdsec", "simulated": False, "ip_size": 4,
+                     "start_ip": rng.start_key, "end_ip": rng.end_key})
+    with database.session() as session:
+        seq = allocate_change_seq(session)
+        session.execute(insert(Decision), [dict(r, created_seq=seq) for r in rows])
+    flt = DecisionFilter(ip_range=parse_ip_range("10.0.3.7"))
+    stmt = select(*DECISION_COLUMNS).where(*active_clauses(Decision, now), *flt.clauses(Decision))
+
+    def plan() -> str:
+        with database.engine.connect() as connection:
+            sql = str(stmt.compile(dialect=connection.dialect,
+                                   compile_kwargs={"literal_binds": True}))
+            return " ".join(r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+
+    database.refresh_statistics()
+    assert "USING INDEX ix_decisions_ip (ip_size=? AND start_ip=? AND end_ip>?)" in plan()
+    database.dispose()
