@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from crowdstream.commands import allowlists, hubtools, machines
+from crowdstream.commands import (alerts, allowlists, bouncers, decisions, hubtools,
+                                  lapi_access, machines)
 from crowdstream.config import Config, ConfigError, dump_config, load_config
 from crowdstream.logs import setup_logging
-
-if TYPE_CHECKING:
-    from lapi.db.session import Database
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="all in one: embedded broker, worker(s), LAPI, acquisition, metrics")
     worker = sub.add_parser("worker", help="one pipeline worker (Faust): parse and buckets")
     worker.add_argument("--id", type=int, default=0, help="worker number (its state directory)")
-    sub.add_parser("lapi", help="the Local API (HTTP) and its alerts consumer")
+    lapi = sub.add_parser("lapi", help="the Local API (HTTP) and its alerts consumer; "
+                                       "status|register: a machine's access to a LAPI")
+    lapi_access.register(lapi)
     sub.add_parser("ship", help="acquisition: tail the configured logs into the raw topic")
     for name in ("worker", "lapi", "ship"):
         sub.choices[name].add_argument("--no-metrics", action="store_true",
@@ -40,19 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     config_sub.add_parser("show", help="print the effective configuration")
 
-    bouncers = sub.add_parser("bouncers", help="manage bouncers (API keys), on the database")
-    bouncers_sub = bouncers.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = bouncers_sub.add_parser("add", help="create a bouncer and print its API key")
-    add.add_argument("name")
-    add.add_argument("-k", "--key", default=None, help="use this key instead of a random one")
-    bouncers_sub.add_parser("list", help="list bouncers")
-    delete = bouncers_sub.add_parser("delete", help="delete bouncers")
-    delete.add_argument("names", nargs="+")
-    for action in bouncers_sub.choices.values():
-        action.add_argument("-o", "--output", choices=("human", "json", "raw"), default=None)
-
+    bouncers.register(sub)
     machines.register(sub)
     allowlists.register(sub)
+    decisions.register(sub)
+    alerts.register(sub)
     hubtools.register(sub)  # hub, hubtest, explain: content tooling, no config.yaml needed
     return parser
 
@@ -86,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, config: Config, path: Path | None) -> int:
     from crowdstream import components
 
+    if args.command == "lapi" and args.action is not None:
+        return lapi_access.run(args, config)
     if args.command in ("worker", "lapi", "ship") and not args.no_metrics and config.prometheus.enabled:
         from crowdstream.metrics_server import serve_own_metrics
 
@@ -102,54 +94,14 @@ def _dispatch(args: argparse.Namespace, config: Config, path: Path | None) -> in
         components.run_ship(config)
     elif args.command == "config":
         sys.stdout.write(dump_config(config))
-    elif args.command == "bouncers":
-        return _bouncers(args, config)
+    elif args.command == bouncers.COMMAND:
+        return bouncers.run(args, config)
+    elif args.command == decisions.COMMAND:
+        return decisions.run(args, config)
+    elif args.command == alerts.COMMAND:
+        return alerts.run(args, config)
     elif args.command == machines.COMMAND:
         return machines.run(args, config)
     elif args.command == allowlists.COMMAND:
         return allowlists.run(args, config)
-    return 0
-
-
-def _bouncers(args: argparse.Namespace, config: Config) -> int:
-    from lapi.db.session import open_database
-    from lapi.errors import BouncerError
-
-    output = args.output or config.cscli.output
-    if config.db_config.type == "sqlite":
-        Path(config.db_config.db_path).parent.mkdir(parents=True, exist_ok=True)
-    database = open_database(config.db_config.url)
-    try:
-        return _bouncer_action(args, output, database)
-    except BouncerError as exc:
-        print(f"crowdstream: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        database.dispose()
-
-
-def _bouncer_action(args: argparse.Namespace, output: str, database: Database) -> int:
-    from lapi import bouncers
-
-    with database.session() as session:
-        if args.action == "add":
-            key = bouncers.add_bouncer(session, args.name, args.key)
-            if output == "raw":
-                print(key)
-            elif output == "json":
-                print(json.dumps(key))
-            else:
-                print(f"API key for '{args.name}':\n\n   {key}\n\n"
-                      "Please keep this key since you will not be able to retrieve it!")
-        elif args.action == "list":
-            rows = bouncers.list_bouncers(session)
-            if output == "json":
-                print(json.dumps(rows, default=str))
-            else:
-                for row in rows:
-                    print("  ".join(str(v) for v in row.values()))
-        else:
-            for name in args.names:
-                bouncers.delete_bouncer(session, name)
-                print(f"bouncer '{name}' deleted")
     return 0

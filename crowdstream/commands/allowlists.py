@@ -8,17 +8,16 @@ allowlists`` does.
 * ``allowlists list``, ``allowlists inspect NAME`` (the live items), ``allowlists check
   VALUE…``.
 
-``-o human|json`` (default ``cscli.output``; raw is human) for list and inspect: the JSON is
+``-o human|json|raw`` (default ``cscli.output``; raw is CSV) for list and inspect: the JSON is
 the LAPI's ``GetAllowlistResponse``.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crowdstream.commands.output import OUTPUTS, print_json, print_table
+from crowdstream.commands.running import on_database
 from crowdstream.config import Config
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def register(sub: Any) -> None:
     remove.add_argument("values", nargs="+")
     for name in ("list", "inspect"):
         action = actions.add_parser(name, help=f"{name} allowlists")
-        action.add_argument("-o", "--output", choices=("human", "json", "raw"), default=None)
+        action.add_argument("-o", "--output", choices=OUTPUTS, default=None)
     actions.choices["inspect"].add_argument("name")
     check = actions.add_parser("check", help="tell whether IPs or ranges are allowlisted")
     check.add_argument("values", nargs="+")
@@ -54,20 +53,12 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run ``allowlists ACTION``; returns the exit status."""
-    from lapi.db.session import open_database
     from lapi.errors import LapiError
 
-    if config.db_config.type == "sqlite":
-        Path(config.db_config.db_path).parent.mkdir(parents=True, exist_ok=True)
-    database = open_database(config.db_config.url)
-    try:
-        _action(args, getattr(args, "output", None) or config.cscli.output, database)
-    except (LapiError, ValueError) as exc:  # ValueError: a bad IP, range or duration
-        print(f"crowdstream: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        database.dispose()
-    return 0
+    output = getattr(args, "output", None) or config.cscli.output
+    # ValueError: a bad IP, range or duration
+    return on_database(config, lambda database: _action(args, output, database),
+                       (LapiError, ValueError))
 
 
 def _action(args: argparse.Namespace, output: str, database: Database) -> None:
@@ -113,16 +104,12 @@ def _action(args: argparse.Namespace, output: str, database: Database) -> None:
 
 def _print(lists: list[dict[str, Any]], output: str, *, items: bool = False) -> None:
     if output == "json":
-        print(json.dumps(lists[0] if items else lists, indent=2))
-        return
-    if items:
-        rows = [("Value", "Comment", "Expiration", "Created at")] + [
-            (i["value"], i.get("description", ""), i["expiration"], i["created_at"])
-            for i in lists[0]["items"]]
+        print_json(lists[0] if items else lists)
+    elif items:
+        print_table(("Value", "Comment", "Expiration", "Created at"),
+                    [(i["value"], i.get("description", ""), i["expiration"], i["created_at"])
+                     for i in lists[0]["items"]], output)
     else:
-        rows = [("Name", "Description", "Created at", "Updated at", "Size")] + [
-            (a["name"], a.get("description", ""), a["created_at"], a["updated_at"],
-             str(len(a["items"]))) for a in lists]
-    widths = [max(len(cell) for cell in column) for column in zip(*rows)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print_table(("Name", "Description", "Created at", "Updated at", "Size"),
+                    [(a["name"], a.get("description", ""), a["created_at"], a["updated_at"],
+                      len(a["items"])) for a in lists], output)

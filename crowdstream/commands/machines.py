@@ -12,16 +12,15 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from crowdstream.commands.output import OUTPUTS, print_json, print_table
+from crowdstream.commands.running import on_database
 from crowdstream.config import Config
 
 if TYPE_CHECKING:
@@ -58,25 +57,16 @@ def register(sub: Any) -> None:
     validate = actions.add_parser("validate", help="let a registered machine log in")
     validate.add_argument("name")
     for action in actions.choices.values():
-        action.add_argument("-o", "--output", choices=("human", "json", "raw"), default=None)
+        action.add_argument("-o", "--output", choices=OUTPUTS, default=None)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run ``machines ACTION``; returns the exit status."""
-    from lapi.db.session import open_database
     from lapi.errors import LapiError
 
     output = args.output or config.cscli.output
-    if config.db_config.type == "sqlite":
-        Path(config.db_config.db_path).parent.mkdir(parents=True, exist_ok=True)
-    database = open_database(config.db_config.url)
-    try:
-        return _action(args, config, output, database)
-    except (LapiError, CommandError) as exc:
-        print(f"crowdstream: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        database.dispose()
+    return on_database(config, lambda database: _action(args, config, output, database),
+                       (LapiError, CommandError))
 
 
 def _action(args: argparse.Namespace, config: Config, output: str, database: Database) -> int:
@@ -108,12 +98,12 @@ def _add(args: argparse.Namespace, config: Config, database: Database) -> None:
     with database.session() as session:
         machines.add_machine(session, args.name, password, validated=True)
     print(f"Machine '{args.name}' successfully added to the local API.", file=sys.stderr)
-    document = yaml.safe_dump({"url": args.url or _default_url(config), "login": args.name,
+    document = yaml.safe_dump({"url": args.url or default_url(config), "login": args.name,
                                "password": password}, sort_keys=False)
     if target is None:
         sys.stdout.write(document)
         return
-    _write_private(target, document)
+    write_private(target, document)
     print(f"API credentials written to '{target}'.", file=sys.stderr)
 
 
@@ -133,13 +123,13 @@ def _credentials_target(given: str | None, config: Config) -> Path | None:
     return default
 
 
-def _default_url(config: Config) -> str:
+def default_url(config: Config) -> str:
     tls = config.api.server.tls
     scheme = "https" if tls is not None and tls.cert_file is not None else "http"
     return f"{scheme}://{config.api.server.listen_uri}"
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by its owner only (it holds a password)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -148,25 +138,11 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, bool):
-        return "validated" if value else "pending"
-    return "" if value is None else str(value)
-
-
 def _print_list(rows: list[dict[str, Any]], output: str) -> None:
     if output == "json":
-        print(json.dumps([{k: _text(v) if isinstance(v, datetime) else v for k, v in r.items()}
-                          for r in rows]))
+        print_json(rows)
         return
-    table = [[_text(row[column]) for column in LIST_COLUMNS] for row in rows]
-    if output == "raw":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(LIST_COLUMNS)
-        writer.writerows(table)
-        return
-    widths = [max(len(cell) for cell in column) for column in zip(HUMAN_HEADERS, *table)]
-    for line in (HUMAN_HEADERS, *table):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    status = {True: "validated", False: "pending"}
+    table = [[status.get(row[c], row[c]) if c == "is_validated" else row[c]
+              for c in LIST_COLUMNS] for row in rows]
+    print_table(HUMAN_HEADERS, table, output, raw_headers=LIST_COLUMNS)
